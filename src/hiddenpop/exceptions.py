@@ -11,6 +11,7 @@ __all__ = [
     "ColumnError",
     "ConvergenceWarning",
     "CountError",
+    "DataWarning",
     "DuplicateRecordsWarning",
     "EmptyHistoryError",
     "EmptyTableError",
@@ -84,7 +85,11 @@ class ModelSpecError(HiddenpopError, ValueError):
     """A model specification (TOML file, prior, option) is invalid."""
 
 
-class DuplicateRecordsWarning(UserWarning):
+class DataWarning(UserWarning):
+    """The data are usable but look unusual in a way that may change the answer."""
+
+
+class DuplicateRecordsWarning(DataWarning):
     """Duplicate detection records (same unit, period and occasion) were counted once."""
 
 
