@@ -23,6 +23,7 @@ __all__ = [
     "MissingValueError",
     "ModelSpecError",
     "OccasionOrderError",
+    "ScenarioError",
     "TooFewOccasionsError",
     "TooFewSourcesError",
     "UnsupportedDataError",
@@ -87,6 +88,10 @@ class ModelSpecError(HiddenpopError, ValueError):
 
 class DataWarning(UserWarning):
     """The data are usable but look unusual in a way that may change the answer."""
+
+
+class ScenarioError(HiddenpopError, ValueError):
+    """A simulation scenario name or one of its settings is unknown or invalid."""
 
 
 class DuplicateRecordsWarning(DataWarning):
