@@ -2,8 +2,8 @@
 
 One source of truth for how detection probabilities are built (METHODS.md §5)::
 
-    logit p[i, t, k] = mu[t] + x[t, k]' theta + omega[t, k] + sigma * z[i] + b * seen_before[i, t, k]
-                       \\____________ tau[t, k] ____________/   \\_ unit _/   \\_ behaviour _/
+    logit p[i,t,k] = mu[t] + x[t,k]' theta + omega[t,k] + sigma * z[i] + b * seen_before[i,t,k]
+                     \\________ tau[t, k] ________/   \\_ unit _/   \\__ behaviour __/
 
 ``tau`` is the occasion-level logit (reporting level, effort covariates, occasion noise),
 ``sigma * z`` the unit's heterogeneity shift (logit-normal: z ~ N(0, 1); finite mixture: z on

@@ -48,7 +48,8 @@ def _counts(table: pd.DataFrame, count: str | None, origin: str) -> np.ndarray:
     bad = ~np.isfinite(values)
     if bad.any():
         raise CountError(
-            f"{origin}: column '{count}' has missing or non-numeric counts (data rows {_rows(bad)})."
+            f"{origin}: column '{count}' has missing or non-numeric counts "
+            f"(data rows {_rows(bad)})."
         )
     bad = (values < 0) | (values != np.round(values))
     if bad.any():
@@ -141,9 +142,7 @@ def statistics_from_histories(
     labels, sizes = parse_layout([str(c) for c in columns], layout)
     if period_labels is not None:
         if len(period_labels) != len(sizes):
-            raise ColumnError(
-                f"{len(period_labels)} period labels given for {len(sizes)} periods."
-            )
+            raise ColumnError(f"{len(period_labels)} period labels given for {len(sizes)} periods.")
         labels = list(period_labels)
     if kind == "source":
         if len(sizes) != 1:
@@ -203,7 +202,7 @@ def statistics_from_frequencies(
     n_captures: str = "n_captures",
     count: str = "count",
 ):
-    """Statistics Dataset from a capture-frequency table; see :meth:`CaptureData.from_frequencies`."""
+    """Statistics Dataset from a frequency table; see :meth:`CaptureData.from_frequencies`."""
     for name in (n_captures, count):
         if name not in table.columns:
             raise ColumnError(
@@ -224,9 +223,7 @@ def statistics_from_frequencies(
     if n_occasions < 2:
         raise TooFewOccasionsError(f"{origin}: {n_occasions} occasion(s); at least 2 needed.")
     if m.max() > n_occasions:
-        raise CountError(
-            f"{origin}: a unit seen {m.max()} times but only {n_occasions} occasions."
-        )
+        raise CountError(f"{origin}: a unit seen {m.max()} times but only {n_occasions} occasions.")
     keep = weight > 0
     if not keep.any():
         raise EmptyTableError(f"{origin}: every frequency has count 0.")

@@ -27,7 +27,7 @@ from hiddenpop.exceptions import (
     TooFewSourcesError,
 )
 
-__all__ = ["statistics_from_records"]
+__all__ = ["histories_from_records", "statistics_from_records"]
 
 SINGLE_PERIOD_LABEL = 1
 
@@ -37,9 +37,7 @@ def _column(table: pd.DataFrame, name: str | None, role: str, origin: str) -> pd
         return None
     if name not in table.columns:
         known = ", ".join(map(str, table.columns[:12]))
-        raise ColumnError(
-            f"{origin}: no column '{name}' for the {role} (the table has: {known})."
-        )
+        raise ColumnError(f"{origin}: no column '{name}' for the {role} (the table has: {known}).")
     return table[name]
 
 
@@ -181,7 +179,8 @@ def statistics_from_records(
             )
 
     key = (period_code.astype(np.int64) * n_ids + id_code) * n_global + slot_code
-    key = np.unique(key)
+    key.sort()  # a plain sort beats np.unique's hashing here, and the order is needed anyway
+    key = key[np.r_[True, key[1:] != key[:-1]]]
     n_duplicates = len(table) - len(key)
     if n_duplicates:
         warnings.warn(
@@ -215,9 +214,9 @@ def statistics_from_records(
         )
     else:
         det_local = local[det_period, det_slot]
-        captures = np.bincount(
-            det_period * k_max + det_local, minlength=n_periods * k_max
-        ).reshape(n_periods, k_max)
+        captures = np.bincount(det_period * k_max + det_local, minlength=n_periods * k_max).reshape(
+            n_periods, k_max
+        )
         stats = assemble_statistics(
             kind=kind,
             period_labels=period_labels,
@@ -234,3 +233,47 @@ def statistics_from_records(
         n_units=int(n_ids),
     )
     return stats
+
+
+def histories_from_records(
+    table: pd.DataFrame,
+    *,
+    id: str,
+    period: str | None = None,
+    occasion: str | None = None,
+    source: str | None = None,
+) -> tuple[pd.DataFrame, list[int]]:
+    """Distinct capture histories with counts, the history-table form of detection records.
+
+    Returns the table (one 0/1 column per period and occasion, in order, named
+    ``"{period}:{occasion}"`` when there are several periods, plus ``count``) and the layout
+    (occasions per period) to read it back with :meth:`CaptureData.from_histories`. Useful
+    to export records to other software; it materialises one row per unit, so it is meant for
+    moderate data sizes.
+    """
+    slot = occasion if occasion is not None else source
+    origin = table.attrs.get("origin", "table")
+    columns = [id, slot] if period is None else [id, period, slot]
+    for name in columns:
+        _column(table, name, "history", origin)
+    frame = table[columns].drop_duplicates()
+    slot_labels, slot_code = ordered_codes(frame[slot], column=slot, role="occasion", origin=origin)
+    if period is None:
+        period_labels, period_code = np.array([SINGLE_PERIOD_LABEL]), np.zeros(len(frame), int)
+    else:
+        period_labels, period_code = ordered_codes(
+            frame[period], column=period, role="period", origin=origin
+        )
+    present = np.zeros((len(period_labels), len(slot_labels)), dtype=bool)
+    present[period_code, slot_code] = True
+    column_of = np.cumsum(present.ravel()).reshape(present.shape) - 1
+    id_code, _ = pd.factorize(frame[id])
+    matrix = np.zeros((id_code.max() + 1, int(present.sum())), dtype=np.int8)
+    matrix[id_code, column_of[period_code, slot_code]] = 1
+    names = [
+        str(slot_labels[k]) if period is None else f"{period_labels[t]}:{slot_labels[k]}"
+        for t, k in zip(*np.nonzero(present), strict=True)
+    ]
+    histories = pd.DataFrame(matrix, columns=names)
+    counted = histories.value_counts(sort=False).rename("count").reset_index()
+    return counted, [int(x) for x in present.sum(axis=1)]

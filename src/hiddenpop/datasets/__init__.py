@@ -36,9 +36,7 @@ def dataset_info(name: str) -> dict:
     """What a dataset is: title, description, source, occasions, form, kind."""
     catalog = _catalog()
     if name not in catalog:
-        raise InputError(
-            f"no bundled dataset '{name}'; choose one of: {', '.join(catalog)}."
-        )
+        raise InputError(f"no bundled dataset '{name}'; choose one of: {', '.join(catalog)}.")
     return dict(catalog[name])
 
 
