@@ -341,7 +341,8 @@ class SimulationSettings:
         for name, (low, high, wording) in bounds.items():
             if getattr(self, name) is None:
                 continue
-            values = self.path(name)
+            with np.errstate(all="ignore"):
+                values = self.path(name)
             inside = np.isfinite(values) & (values >= low) & (values <= high)
             if name in ("detection", "residence", "denominator"):
                 inside &= values > low
