@@ -279,7 +279,8 @@ def test_turnover_shortens_the_span_between_first_and_last_detection():
     )
     story = simulate("turnover", seed=9).truth
     standing = story["active_per_occasion"].to_numpy()
-    assert standing.max() / standing.min() < 1.3
+    assert standing.max() / standing.min() < 1.15
+    assert simulate("turnover", seed=9, n_periods=7).truth.sizes["period"] == 7
     assert float(story["true_growth"]) > 2
 
 

@@ -1,9 +1,13 @@
 """Seeded simulation of detection records with known truth, and the scenario catalogue.
 
->>> from hiddenpop.simulation import simulate
->>> sim = simulate("true-growth", seed=1)
->>> sim.records.head()          # id, period, occasion
->>> sim.truth["N"]              # xarray: abundance per period, and every parameter used
+::
+
+    from hiddenpop.simulation import simulate
+
+    sim = simulate("true-growth", seed=1)
+    sim.records          # pandas: id, period, occasion (one row per detection)
+    sim.truth["N"]       # xarray: abundance per period; the truth holds every parameter used
+    sim.summary()        # the truth as JSON (CONTRACT.md)
 
 ``simulate(name, seed=..., **overrides)`` overrides any setting of a preset; see
 :class:`SimulationSettings` for the generating equations and :mod:`.scenarios` for the stories.

@@ -144,14 +144,14 @@ def turnover() -> SimulationSettings:
     """E: units stay active for a shrinking part of the year (100% to 40% of occasions).
 
     About 1,500 units are active at any time, but as residence shortens more distinct units
-    pass through a year (N = 1,500 / residence: 1,500 to 3,750), like IP addresses reassigned
-    more often: growth in N without growth in the standing population
+    pass through a year (N = 1,500 / residence, 1,500 to 3,750; both log-linear), like IP
+    addresses reassigned more often: growth in N without growth in the standing population
     (``active_per_occasion`` in the truth). A closed model within the period is wrong; an open
     (Jolly-Seber/POPAN) model is right.
     """
     return SimulationSettings(
         name="turnover",
-        abundance=(1_500.0, 1_764.7, 2_142.9, 2_727.3, 3_750.0),
+        abundance=(1_500.0, 3_750.0),
         detection=0.15,
         residence=(1.0, 0.4),
     )

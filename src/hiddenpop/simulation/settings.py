@@ -5,7 +5,8 @@ reporting effort, denominator) are *period paths*. A path is given as
 
 - one number: constant over the periods;
 - a pair ``(first, last)``: interpolated between the first and the last period, on the scale
-  on which the quantity trends (log for abundance, logit for detection, linear otherwise);
+  on which the quantity trends (log for abundance and residence, logit for detection, linear
+  otherwise);
 - ``n_periods`` numbers: one value per period, used as given.
 
 Every field can be overridden one at a time, e.g. ``dataclasses.replace(settings, behaviour=-1)``
@@ -40,7 +41,7 @@ _PATH_SCALES = {
     "abundance": "log",
     "detection": "logit",
     "coverage": "linear",
-    "residence": "linear",
+    "residence": "log",
     "effort": "linear",
     "denominator": "linear",
 }
@@ -166,7 +167,8 @@ class SimulationSettings:
     coverage : path
         Share of units that can ever be reported in the period.
     residence : path
-        Mean share of the period's occasions on which a unit is active (1: closed period).
+        Mean share of the period's occasions on which a unit is active (1: closed period);
+        log-linear between a pair.
     behaviour : float
         Behavioural response ``b`` after the first detection in a period (< 0 trap-shy,
         > 0 trap-happy).
