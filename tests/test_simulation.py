@@ -507,3 +507,23 @@ def test_simulate_command_rejects_unknown_record_format(tmp_path, capsys):
     assert main(["simulate", "--scenario", "both", "--out", str(tmp_path / "r.txt")]) == 2
     assert ".csv or .parquet" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_simulate_command_writes_nothing_when_an_output_fails(tmp_path, capsys):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    out = tmp_path / "records.csv"
+    code = main(
+        [
+            "simulate",
+            "--scenario",
+            "both",
+            "--out",
+            str(out),
+            "--truth",
+            str(blocked / "truth.json"),
+        ]
+    )
+    assert code == 2
+    assert "cannot be written" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,19 @@ def _record_format(path: str) -> str:
     return _RECORD_SUFFIXES[suffix]
 
 
+def _write_all(outputs: dict[str, Callable[[str], object]]) -> None:
+    """Write every output or none: on a failure the files already written are removed."""
+    written: list[Path] = []
+    for path, write in outputs.items():
+        try:
+            write_atomically(path, write)
+        except OSError as error:
+            for done in written:
+                done.unlink(missing_ok=True)
+            raise FileFormatError(f"{path}: cannot be written ({error.strerror}).") from None
+        written.append(Path(path))
+
+
 def run_simulate(args: argparse.Namespace) -> int:
     record_format = _record_format(args.out)
     settings = get_scenario(args.scenario)
@@ -124,17 +138,19 @@ def run_simulate(args: argparse.Namespace) -> int:
             "add one with --set denominator=VALUE or drop --denominator"
         )
     sim = simulate(settings, seed=args.seed)
+    summary = sim.summary()
+    outputs = {}
     if record_format == "csv":
-        write_atomically(args.out, lambda tmp: sim.records.to_csv(tmp, index=False))
+        outputs[args.out] = lambda tmp: sim.records.to_csv(tmp, index=False)
     else:
-        write_atomically(args.out, lambda tmp: sim.records.to_parquet(tmp, index=False))
+        outputs[args.out] = lambda tmp: sim.records.to_parquet(tmp, index=False)
     if args.truth:
-        text = dump_json(sim.summary()) + "\n"
-        write_atomically(args.truth, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        text = dump_json(summary) + "\n"
+        outputs[args.truth] = lambda tmp: Path(tmp).write_text(text, encoding="utf-8")
     if args.denominator:
         table = sim.denominator_table()
-        write_atomically(args.denominator, lambda tmp: table.to_csv(tmp, index=False))
-    summary = sim.summary()
+        outputs[args.denominator] = lambda tmp: table.to_csv(tmp, index=False)
+    _write_all(outputs)
     print(
         f"simulated {settings.name} (seed {sim.seed}): {len(sim.records):,} records, "
         f"{sum(summary['detected']):,} unit-periods detected over "
