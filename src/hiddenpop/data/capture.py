@@ -215,6 +215,41 @@ class CaptureData:
         row = self._stats["occasion_label"].values[period_index]
         return [str(x) for x in row[self.mask[period_index]]]
 
+    @property
+    def covariates(self) -> dict[str, np.ndarray]:
+        """Per-period covariates attached with :meth:`with_covariates` (name -> (T,))."""
+        prefix = "covariate_"
+        return {
+            name[len(prefix) :]: self._stats[name].values
+            for name in self._stats.data_vars
+            if name.startswith(prefix)
+        }
+
+    def with_covariates(self, covariates) -> CaptureData:
+        """A new container with per-period covariates (e.g. reporting effort).
+
+        ``covariates``: a mapping name -> values in period order, or a DataFrame with a
+        ``period`` column and one column per covariate (every period needed).
+        """
+        if isinstance(covariates, pd.DataFrame):
+            if "period" not in covariates.columns:
+                raise InputError("a covariate table needs a 'period' column.")
+            indexed = covariates.set_index("period")
+            missing = [p for p in self.periods if p not in indexed.index]
+            if missing:
+                raise InputError(f"the covariate table has no row for period(s) {missing}.")
+            covariates = {c: indexed.loc[self.periods, c].to_numpy() for c in indexed.columns}
+        stats = self._stats.copy()
+        for name, values in covariates.items():
+            values = np.asarray(values, dtype=float)
+            if values.shape != (self.n_periods,) or not np.all(np.isfinite(values)):
+                raise InputError(
+                    f"covariate '{name}' needs one finite value per period ({self.n_periods})."
+                )
+            stats[f"covariate_{name}"] = (PERIOD_DIM, values)
+            stats[f"covariate_{name}"].values.setflags(write=False)
+        return CaptureData(stats, self.origin)
+
     # ------------------------------------------------------------------ derived forms
     def select_periods(self, periods: Sequence) -> CaptureData:
         """A new container with only the given periods (by label)."""

@@ -21,7 +21,7 @@ import xarray as xr
 from hiddenpop import __version__
 from hiddenpop.constants import PERIOD_DIM
 from hiddenpop.data import CaptureData
-from hiddenpop.exceptions import HiddenpopError, ModelSpecError
+from hiddenpop.exceptions import HiddenpopError, IdentifiabilityWarning, ModelSpecError
 from hiddenpop.inference.diagnostics import diagnose
 from hiddenpop.modeling.families import family_of
 from hiddenpop.modeling.spec import ModelSpec, load_model, model_names
@@ -129,6 +129,9 @@ def fit(
         seed = int(np.random.SeedSequence().generate_state(1)[0])
     sample_seed, derive_seed = np.random.SeedSequence(seed).generate_state(2)
 
+    model_warnings = family.identifiability(spec, data)
+    for message in model_warnings:
+        warnings.warn(message, IdentifiabilityWarning, stacklevel=2)
     pymc_model = family.build(spec, data)
     with pymc_model, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*The effect of Potentials.*")
@@ -187,6 +190,7 @@ def fit(
             "data_origin": data.origin,
             "data_kind": data.kind,
             "diagnostics": json.dumps(diagnostics.to_dict()),
+            "model_warnings": json.dumps(model_warnings),
         }
     )
     return FitResult(idata, spec=spec, data=data, diagnostics=diagnostics)

@@ -121,6 +121,13 @@ class ModelFamily:
     def check_data(self, spec: ModelSpec, data: CaptureData) -> None:
         """Raise a clear error if the data cannot support the model."""
 
+    def identifiability(self, spec: ModelSpec, data: CaptureData) -> list[str]:
+        """Warnings about what these data cannot identify under this model (pre-fit).
+
+        ``fit`` issues each as an IdentifiabilityWarning and records them in the result.
+        """
+        return []
+
     def coords(self, spec: ModelSpec, data: CaptureData) -> dict:
         raise NotImplementedError
 

@@ -89,7 +89,8 @@ class FitResult:
 
     @property
     def warnings(self) -> list[str]:
-        return list(self.diagnostics.messages) + list(self.idata.attrs.get("model_warnings", []))
+        model_warnings = json.loads(self.idata.attrs.get("model_warnings", "[]"))
+        return list(self.diagnostics.messages) + model_warnings
 
     # ------------------------------------------------------------------ summaries
     def summary(self) -> dict:
