@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     warnings.formatwarning = _format_warning
+    warnings.filterwarnings("ignore", message=".*could not link to a BLAS.*")
     try:
         return int(args.handler(args) or 0)
     except HiddenpopError as error:
