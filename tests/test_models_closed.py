@@ -186,3 +186,24 @@ def test_save_and_load_give_identical_summaries(robust_fit, tmp_path):
     assert loaded.summary() == robust_fit.summary()
     assert loaded.data == robust_fit.data
     assert loaded.spec.to_dict() == robust_fit.spec.to_dict()
+
+
+def test_samplers_agree_and_missing_ones_are_named():
+    data = load_dataset("hare")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        runs = {
+            sampler: fit(data, "M0", draws=500, tune=300, chains=2, seed=5, sampler=sampler)
+            for sampler in ("pymc", "nutpie")
+        }
+    medians = {k: float(r.abundance.median()) for k, r in runs.items()}
+    # M0 on the hares: MLE 75.3 (Otis et al. 1978; Rcapture closedp); the posterior median
+    # under the weak default priors sits within a few animals of it for both samplers
+    for median in medians.values():
+        assert 72 <= median <= 80
+    assert abs(medians["pymc"] - medians["nutpie"]) <= 2
+    if "numpyro" not in __import__("hiddenpop.inference").inference.available_samplers():
+        with pytest.raises(ModelSpecError, match="needs jax"):
+            fit(data, "M0", sampler="numpyro")
+    with pytest.raises(ModelSpecError, match="unknown sampler"):
+        fit(data, "M0", sampler="gibbs")
