@@ -153,23 +153,18 @@ class ClosedFamily(ModelFamily):
             log_m = pm.Flat(
                 "log_expected_detected", dims=PERIOD_DIM, initval=np.log(np.maximum(detected, 1))
             )
-            centre = priors["detection"].params.get("mu")
+            # start from the data's scale whatever the prior (Flat priors have no centre)
+            centre = self.data_centres(data)["detection"]["mu"]
             if structure["occasion_effects"]:
-                init = (
-                    None
-                    if centre is None
-                    else np.broadcast_to(
-                        np.asarray(centre, dtype=float).reshape(-1, 1), mask.shape
-                    ).copy()
-                )
                 tau = priors["detection"].create(
-                    "detection_logit", dims=(PERIOD_DIM, OCCASION_DIM), initval=init
+                    "detection_logit",
+                    dims=(PERIOD_DIM, OCCASION_DIM),
+                    initval=np.repeat(centre[:, None], mask.shape[1], axis=1),
                 )
             else:
-                init = None if centre is None else np.broadcast_to(centre, detected.shape).copy()
-                tau = priors["detection"].create("detection_logit", dims=PERIOD_DIM, initval=init)[
-                    :, None
-                ]
+                tau = priors["detection"].create(
+                    "detection_logit", dims=PERIOD_DIM, initval=centre
+                )[:, None]
             heterogeneity = self._heterogeneity(structure, priors)
             behaviour = (
                 priors["behaviour"].create("behaviour", dims=PERIOD_DIM)
