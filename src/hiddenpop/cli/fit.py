@@ -12,7 +12,6 @@ from hiddenpop.cli.options import add_data_arguments, load_capture_data, write_a
 from hiddenpop.cli.summary import print_summary
 from hiddenpop.data import CaptureData, read_table
 from hiddenpop.exceptions import ColumnError, ConvergenceWarning, InputError
-from hiddenpop.inference import fit
 
 __all__ = ["read_denominator", "register"]
 
@@ -75,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     for name, value in (("--draws", args.draws), ("--tune", args.tune), ("--chains", args.chains)):
         if value < 1:
             raise InputError(f"{name} must be at least 1.")
+    from hiddenpop.inference import fit  # imports PyMC: only when fitting
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # printed below, once
         result = fit(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from hiddenpop.modeling import load_model, model_names
-
 __all__ = ["register"]
 
 
@@ -17,6 +15,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from hiddenpop.modeling import load_model, model_names  # imports PyMC
+
     specs = [load_model(name) for name in model_names()]
     width = max(len(s.name) for s in specs)
     for spec in specs:

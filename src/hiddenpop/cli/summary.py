@@ -8,7 +8,6 @@ from pathlib import Path
 
 from hiddenpop.cli.options import dump_json
 from hiddenpop.exceptions import FileFormatError
-from hiddenpop.results import FitResult
 
 __all__ = ["format_summary", "print_summary", "register"]
 
@@ -70,7 +69,8 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def print_summary(result: FitResult, *, as_json: bool = False) -> None:
+def print_summary(result, *, as_json: bool = False) -> None:
+    """Print the summary of a :class:`~hiddenpop.results.FitResult` and its warnings."""
     summary = result.summary()
     print(dump_json(summary) if as_json else format_summary(summary))
     for message in summary["warnings"]:
@@ -80,5 +80,7 @@ def print_summary(result: FitResult, *, as_json: bool = False) -> None:
 def run(args: argparse.Namespace) -> int:
     if not Path(args.fit).is_file():
         raise FileFormatError(f"{args.fit}: no such fit file.")
+    from hiddenpop.results import FitResult  # imports ArviZ and PyMC: only when needed
+
     print_summary(FitResult.load(args.fit), as_json=args.json)
     return 0
