@@ -25,6 +25,7 @@ COMMANDS = (
     "hiddenpop.cli.fit",
     "hiddenpop.cli.summary",
     "hiddenpop.cli.report",
+    "hiddenpop.cli.plot",
     "hiddenpop.cli.models",
     "hiddenpop.cli.study",
     "hiddenpop.cli.sensitivity",
