@@ -17,7 +17,6 @@ from pathlib import Path
 
 from hiddenpop.cli.options import write_atomically
 from hiddenpop.exceptions import FileFormatError, InputError
-from hiddenpop.results import FitResult
 
 __all__ = ["FIGURE_FORMATS", "KINDS", "make_figure", "register"]
 
@@ -56,7 +55,9 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def _load_fit(path: str) -> FitResult:
+def _load_fit(path: str):
+    from hiddenpop.results import FitResult  # imports ArviZ and PyMC: only when needed
+
     if not Path(path).is_file():
         raise FileFormatError(f"{path}: no such fit file.")
     return FitResult.load(path)
