@@ -1,0 +1,453 @@
+"""Multiple-systems estimation: log-linear and latent-class models of list overlaps (§6).
+
+Both families work on the inclusion-pattern counts n[t, h] (``hiddenpop.likelihood.lists``)
+with N_t ~ Poisson(lambda_t) marginalised (METHODS.md §3). As in the closed family the
+sampler works on log m_t = log(lambda_t P*_t), which n_t pins down, and
+log lambda_t = log m_t - log P*_t (unit Jacobian), so the likelihood is
+Poisson(n_t | m_t) x multinomial(n[t, .] | n_t, P_t(h) / P*_t).
+
+``mse-loglinear``::
+
+    log mu[t, h] = log lambda_t + sum_l h_l alpha[t, l] + sum_S gamma[t, S] prod_{l in S} h_l
+    log mu[t, 0] = log lambda_t - log(1 + sum_h exp(...))   (the unseen cell)
+
+with interactions S of order 2..min(max_order, L - 1) (the L-way term is not identifiable and
+is fixed at 0) or an explicit list from the model file. gamma_S has a regularised horseshoe
+prior (Piironen & Vehtari 2017) instead of stepwise selection::
+
+    gamma_S = z_S tau lt_S,  lt_S^2 = c^2 l_S^2 / (c^2 + tau^2 l_S^2),  z_S ~ N(0, 1),
+    l_S ~ HalfCauchy(1),  tau ~ HalfCauchy(s_tau),  1 / c^2 ~ Gamma(nu / 2, nu s^2 / 2).
+
+``mse-latent-class`` (Manrique-Vallier 2016)::
+
+    P_t(h) = sum_c pi_c prod_l q[t,c,l]^h_l (1 - q[t,c,l])^(1 - h_l)
+    logit q[t, c, l] = kappa_c + phi[c, l] (+ b_l x_t),  sum_l phi[c, l] = 0,
+    pi = stick-breaking(v),  v_c ~ Beta(1, a),  a ~ Gamma(0.25, 0.25),  C = K* classes.
+
+Label switching: NUTS cannot jump between the C! relabelled modes, so separate chains would
+settle in different labellings and every class-level R-hat would fail (LCMCR's Gibbs sampler
+relabels freely, but reports only N). The classes are ordered by their mean logit detection,
+kappa_1 < kappa_2 < ... (an ordered transform), as the closed Mh-mixture orders its support.
+The likelihood is invariant to relabelling, so N and P* are unchanged; only the labels are
+fixed.
+
+Multi-period (T > 1): each list's effect has its own reporting trend,
+alpha[t, l] ~ N(a_l + b_l x_t, s_alpha) (x_t = t - (T - 1) / 2), interactions are partially
+pooled, gamma[t, S] = gamma_S + s_gamma e[t, S], and log lambda_t ~ N(level + slope x_t, s_N).
+``source_detection[t, l]`` = Pr(a present unit is on list l), and ``source_growth`` its ratio
+to the first period: which list's reporting grew.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+import xarray as xr
+
+from hiddenpop.classical import chao_lower_bound
+from hiddenpop.constants import PERIOD_DIM, SOURCE_DIM
+from hiddenpop.data import CaptureData
+from hiddenpop.detection import logit
+from hiddenpop.exceptions import ModelSpecError, TooFewSourcesError, UnsupportedDataError
+from hiddenpop.likelihood.lists import (
+    conditional_log_likelihood,
+    interaction_design,
+    interaction_terms,
+    latent_class_log_weights,
+    log_pattern_probabilities,
+    loglinear_log_weights,
+    pattern_mask,
+    source_detection_probability,
+)
+from hiddenpop.likelihood.lists_mle import loglinear_design, mle_exists, period_table
+from hiddenpop.modeling.closed import unseen_draws
+from hiddenpop.modeling.families import ModelFamily, register_family
+from hiddenpop.modeling.priors import Prior
+from hiddenpop.modeling.spec import ModelSpec
+
+__all__ = ["LatentClassFamily", "LoglinearFamily"]
+
+INTERACTION_DIM = "interaction_term"
+CLASS_DIM = "latent_class"
+BREAK_DIM = "latent_class_break"
+
+_TREND_OPTIONS = {
+    "abundance_trend": ("linear", ("linear", "independent")),
+    "source_trend": ("linear", ("linear", "independent")),
+}
+
+
+def _trend_priors() -> dict[str, Prior]:
+    return {
+        # log lambda (one period) or its level at the middle period (several)
+        "abundance": Prior("Normal", {"mu": "data", "sigma": 2.5}),
+        "abundance_trend": Prior("Normal", {"mu": 0.0, "sigma": 0.5}),
+        "abundance_sd": Prior("HalfNormal", {"sigma": 0.3}),
+        "source_trend": Prior("Normal", {"mu": 0.0, "sigma": 0.5}),
+    }
+
+
+class _ListFamily(ModelFamily):
+    """What both list families share: data checks, centres, abundance, derived N."""
+
+    def data_centres(self, data: CaptureData) -> dict[str, dict[str, np.ndarray]]:
+        bound = np.maximum(chao_lower_bound(data.frequencies), data.detected)
+        bound = np.maximum(bound, 1.0)
+        share = np.clip(data.stats["captures"].values / bound[:, None], 1e-4, 0.95)
+        centre = np.where(data.mask, logit(share), np.nan)
+        return {
+            "abundance": {"mu": np.log(bound) if data.n_periods == 1 else np.log(bound).mean()},
+            "detection": {"mu": np.nanmean(centre)},
+        }
+
+    def check_data(self, spec: ModelSpec, data: CaptureData) -> None:
+        if data.kind != "source":
+            raise UnsupportedDataError(
+                f"model {spec.name} needs list data (--source, or a history table of lists), "
+                f"but {data.origin} holds {data.kind} data; use a closed or trend model."
+            )
+        for t, period in enumerate(data.periods):
+            present = int(data.mask[t].sum())
+            if present < 2:
+                raise TooFewSourcesError(
+                    f"period {period}: {present} list(s) present; multiple-systems estimation "
+                    "needs at least two."
+                )
+            if data.frequencies[t, 1:].sum() == 0:
+                raise UnsupportedDataError(
+                    f"period {period}: no unit is on more than one list, so the lists carry no "
+                    "information on the number never listed; N is not identifiable."
+                )
+
+    def _source_checks(self, data: CaptureData) -> list[str]:
+        messages = []
+        captures = data.stats["captures"].values
+        only = _single_list_counts(data)
+        for t, period in enumerate(data.periods):
+            for l, label in enumerate(data.stats[SOURCE_DIM].values):
+                if not data.mask[t, l]:
+                    continue
+                if captures[t, l] == 0:
+                    messages.append(
+                        f"period {period}: list {label} has no records; its reach there is "
+                        "set by the prior alone."
+                    )
+                elif only[t, l] == captures[t, l]:
+                    messages.append(
+                        f"period {period}: list {label} overlaps no other list, so its reach "
+                        "cannot be estimated from the data (the MLE puts it at 0 and N at "
+                        "infinity); its estimate comes from the prior."
+                    )
+        return messages
+
+    def _abundance(self, log_m, log_p_star, priors, structure, n_periods: int):
+        """log lambda_t = log m_t - log P*_t and its prior (a Potential on a shift)."""
+        log_lambda = pm.Deterministic("log_expected_abundance", log_m - log_p_star, dims=PERIOD_DIM)
+        if n_periods > 1 and structure["abundance_trend"] == "linear":
+            x = _period_steps(n_periods)
+            level = priors["abundance"].create("abundance_level")
+            slope = priors["abundance_trend"].create("abundance_trend")
+            spread = priors["abundance_sd"].create("abundance_sd")
+            prior = pm.Normal.dist(mu=level + slope * x, sigma=spread)
+        else:
+            prior = priors["abundance"].dist_object()
+        pm.Potential("abundance_prior", pm.logp(prior, log_lambda))
+        return log_lambda
+
+    def _likelihood(self, data: CaptureData, log_m, log_w, log_w0):
+        """Deterministics P*_t, Pr(on list l), and the likelihood Potential; returns log P*."""
+        stats = data.stats
+        inclusion = stats["inclusion"].values
+        possible = pattern_mask(inclusion, data.mask)
+        log_p, _, log_p_star = log_pattern_probabilities(log_w, log_w0, possible)
+        pm.Deterministic("detection_fraction", pt.exp(log_p_star), dims=PERIOD_DIM)
+        pm.Deterministic(
+            "source_detection",
+            source_detection_probability(log_p, inclusion, possible),
+            dims=(PERIOD_DIM, SOURCE_DIM),
+        )
+        counts = stats["pattern_counts"].values
+        log_likelihood = pm.logp(pm.Poisson.dist(mu=pt.exp(log_m)), data.detected)
+        log_likelihood = log_likelihood + conditional_log_likelihood(log_w, counts, possible)
+        pm.Potential("likelihood", log_likelihood.sum())
+        pm.Deterministic("log_likelihood_period", log_likelihood, dims=PERIOD_DIM)
+        return log_p_star
+
+    def _log_m(self, data: CaptureData):
+        return pm.Flat(
+            "log_expected_detected",
+            dims=PERIOD_DIM,
+            initval=np.log(np.maximum(data.detected, 1)).astype(float),
+        )
+
+    def derive(self, posterior, spec, data, rng) -> xr.Dataset:
+        p_star = posterior["detection_fraction"]
+        expected = np.exp(posterior["log_expected_abundance"])
+        unseen = unseen_draws(rng, expected.values, 1.0 - p_star.values, data.detected)
+        derived = {"N": (p_star.dims, data.detected + unseen), "expected_abundance": expected}
+        reach = posterior["source_detection"]
+        first = reach.isel({PERIOD_DIM: 0})
+        derived["source_growth"] = (reach / first).where(data.stats["source_mask"])
+        return xr.Dataset(derived)
+
+
+@register_family
+class LoglinearFamily(_ListFamily):
+    """Poisson log-linear MSE with shrunken interactions; ``[structure]`` options below.
+
+    ``max_order``: highest interaction order (capped at L - 1); ``interactions``: explicit
+    terms (lists of list labels), replacing the ``max_order`` set; ``shrinkage``:
+    ``"horseshoe"`` or ``"normal"`` (gamma_S ~ the ``interaction`` prior);
+    ``interaction_pooling``: ``"partial"`` or ``"full"`` across periods.
+    """
+
+    name = "mse-loglinear"
+    structure_options: ClassVar[dict] = {
+        "max_order": (2, int),
+        "interactions": (None, list),
+        "shrinkage": ("horseshoe", ("horseshoe", "normal")),
+        "interaction_pooling": ("partial", ("partial", "full")),
+        **_TREND_OPTIONS,
+    }
+
+    def default_priors(self, structure: dict) -> dict[str, Prior]:
+        priors = {
+            **_trend_priors(),
+            # alpha: log odds of being on list l only vs on none (= logit q_l if independent)
+            "detection": Prior("Normal", {"mu": "data", "sigma": 2.5}),
+            "source_sd": Prior("HalfNormal", {"sigma": 0.3}),
+            "interaction_sd": Prior("HalfNormal", {"sigma": 0.3}),
+        }
+        if structure["shrinkage"] == "horseshoe":
+            priors["interaction_global_scale"] = Prior("HalfStudentT", {"nu": 1, "sigma": 0.5})
+            priors["interaction_local_scale"] = Prior("HalfStudentT", {"nu": 1, "sigma": 1.0})
+            # 1 / c^2 ~ Gamma(nu/2, nu s^2/2), nu = 4, s = 2: no interaction far beyond +-4
+            priors["interaction_slab_precision"] = Prior("Gamma", {"alpha": 2.0, "beta": 8.0})
+        else:
+            priors["interaction"] = Prior("Normal", {"mu": 0.0, "sigma": 1.0})
+        return priors
+
+    def terms(self, spec: ModelSpec, data: CaptureData) -> list[tuple[int, ...]]:
+        """Interaction terms as tuples of source indices (validated against the data)."""
+        structure = self.structure(spec)
+        labels = [str(s) for s in data.stats[SOURCE_DIM].values]
+        if structure["interactions"] is None:
+            return interaction_terms(len(labels), structure["max_order"])
+        terms = []
+        for term in structure["interactions"]:
+            names = [str(x) for x in term] if isinstance(term, list) else []
+            unknown = [x for x in names if x not in labels]
+            if not names or unknown or len(set(names)) != len(names):
+                raise ModelSpecError(
+                    f"{spec.origin or spec.name}: interaction {term!r} must be a list of "
+                    f"distinct list labels from {', '.join(labels)}."
+                )
+            if not 2 <= len(names) <= len(labels) - 1:
+                raise ModelSpecError(
+                    f"{spec.origin or spec.name}: interaction {term!r} has order {len(names)}; "
+                    f"allowed 2 to {len(labels) - 1} (the {len(labels)}-way term is not "
+                    "identifiable and is fixed at 0)."
+                )
+            terms.append(tuple(sorted(labels.index(x) for x in names)))
+        return sorted(set(terms), key=lambda s: (len(s), s))
+
+    def check_data(self, spec: ModelSpec, data: CaptureData) -> None:
+        super().check_data(spec, data)
+        self.terms(spec, data)
+
+    def identifiability(self, spec: ModelSpec, data: CaptureData) -> list[str]:
+        self.check_data(spec, data)
+        messages = self._source_checks(data)
+        labels = [str(s) for s in data.stats[SOURCE_DIM].values]
+        terms = self.terms(spec, data)
+        for t, period in enumerate(data.periods):
+            present_labels, inclusion, counts = period_table(data, t)
+            local = [
+                tuple(present_labels.index(labels[i]) for i in term)
+                for term in terms
+                if all(labels[i] in present_labels for i in term)
+            ]
+            design = interaction_design(inclusion, local)
+            for j, term in enumerate(local):
+                if counts[design[:, j] > 0].sum() == 0:
+                    messages.append(
+                        f"period {period}: no unit is on all of "
+                        f"{', '.join(present_labels[i] for i in term)}, so that interaction "
+                        "has no finite MLE (it is minus infinity); the shrinkage prior sets it."
+                    )
+            if not mle_exists(counts, loglinear_design(inclusion, local)):
+                messages.append(
+                    f"period {period}: the maximum-likelihood estimate of this log-linear model "
+                    "does not exist for these counts (sufficient statistics on the boundary, "
+                    "as SparseMSE checks); N leans on the priors of the interactions."
+                )
+        return messages
+
+    def coords(self, spec: ModelSpec, data: CaptureData) -> dict:
+        labels = [str(s) for s in data.stats[SOURCE_DIM].values]
+        return {
+            PERIOD_DIM: data.periods,
+            SOURCE_DIM: labels,
+            INTERACTION_DIM: [":".join(labels[i] for i in s) for s in self.terms(spec, data)],
+        }
+
+    def build(self, spec: ModelSpec, data: CaptureData) -> pm.Model:
+        """The PyMC model (pure: builds the graph, never samples)."""
+        self.check_data(spec, data)
+        structure = self.structure(spec)
+        priors = self.priors(spec, data)
+        n_periods = data.n_periods
+        terms = self.terms(spec, data)
+        design = interaction_design(data.stats["inclusion"].values, terms)
+        with pm.Model(coords=self.coords(spec, data)) as model:
+            log_m = self._log_m(data)
+            alpha = self._main_effects(data, priors, structure)
+            gamma = self._interactions(len(terms), priors, structure, n_periods)
+            log_w, log_w0 = loglinear_log_weights(
+                alpha, gamma, data.stats["inclusion"].values, design
+            )
+            log_p_star = self._likelihood(data, log_m, log_w, log_w0)
+            self._abundance(log_m, log_p_star, priors, structure, n_periods)
+        return model
+
+    def _main_effects(self, data, priors, structure):
+        centre = np.asarray(priors["detection"].params["mu"], dtype=float)
+        init = np.broadcast_to(centre, data.mask.shape).copy()
+        dims = (PERIOD_DIM, SOURCE_DIM)
+        if data.n_periods == 1 or structure["source_trend"] == "independent":
+            return priors["detection"].create("source_effect", dims=dims, initval=init)
+        level = priors["detection"].create("source_level", dims=SOURCE_DIM)
+        slope = priors["source_trend"].create("source_trend", dims=SOURCE_DIM)
+        spread = priors["source_sd"].create("source_sd")
+        mean = level[None, :] + slope[None, :] * _period_steps(data.n_periods)[:, None]
+        # alpha[t, l] is pinned by the period's overlaps: centred parameterisation
+        return pm.Normal("source_effect", mu=mean, sigma=spread, dims=dims, initval=init)
+
+    def _interactions(self, n_terms, priors, structure, n_periods):
+        if n_terms == 0:
+            return np.zeros((n_periods, 0))
+        if structure["shrinkage"] == "horseshoe":
+            tau = priors["interaction_global_scale"].create("interaction_global_scale")
+            local = priors["interaction_local_scale"].create(
+                "interaction_local_scale", dims=INTERACTION_DIM
+            )
+            slab = 1.0 / priors["interaction_slab_precision"].create("interaction_slab_precision")
+            scale = pt.sqrt(slab * local**2 / (slab + tau**2 * local**2))
+            z = pm.Normal("interaction_raw", 0.0, 1.0, dims=INTERACTION_DIM)
+            gamma = pm.Deterministic("interaction", z * tau * scale, dims=INTERACTION_DIM)
+        else:
+            gamma = priors["interaction"].create("interaction", dims=INTERACTION_DIM)
+        if n_periods == 1 or structure["interaction_pooling"] == "full":
+            return gamma[None, :]
+        spread = priors["interaction_sd"].create("interaction_sd")
+        # per-period departures are weakly pinned: non-centred
+        raw = pm.Normal("interaction_period_raw", 0.0, 1.0, dims=(PERIOD_DIM, INTERACTION_DIM))
+        return pm.Deterministic(
+            "interaction_period", gamma[None, :] + spread * raw, dims=(PERIOD_DIM, INTERACTION_DIM)
+        )
+
+
+@register_family
+class LatentClassFamily(_ListFamily):
+    """Latent-class MSE (LCMCR form) with classes marginalised; ``classes`` = K* truncation."""
+
+    name = "mse-latent-class"
+    structure_options: ClassVar[dict] = {"classes": (5, int), **_TREND_OPTIONS}
+
+    def default_priors(self, structure: dict) -> dict[str, Prior]:
+        return {
+            **_trend_priors(),
+            # kappa_c: mean logit of being on a list, per class (ordered)
+            "detection": Prior("Normal", {"mu": "data", "sigma": 2.5}),
+            # phi[c, l]: the class's departure for list l (zero-sum over lists); Normal(0, s)
+            "class_profile": Prior("Normal", {"mu": 0.0, "sigma": 1.5}),
+            # stick-breaking concentration, as LCMCR's default Gamma(0.25, 0.25)
+            "class_concentration": Prior("Gamma", {"alpha": 0.25, "beta": 0.25}),
+        }
+
+    def validate(self, spec: ModelSpec) -> None:
+        super().validate(spec)
+        profile = spec.priors.get("class_profile")
+        if profile is not None and (profile.dist != "Normal" or profile.params["mu"] != 0):
+            raise ModelSpecError(
+                f"{spec.origin or spec.name}: class_profile must be Normal with mu = 0 "
+                "(it is a zero-sum effect over the lists)."
+            )
+        if self.structure(spec)["classes"] < 2:
+            raise ModelSpecError(f"{spec.origin or spec.name}: classes must be at least 2.")
+
+    def identifiability(self, spec: ModelSpec, data: CaptureData) -> list[str]:
+        self.check_data(spec, data)
+        messages = self._source_checks(data)
+        for t, period in enumerate(data.periods):
+            if data.mask[t].sum() < 3:
+                messages.append(
+                    f"period {period}: a latent-class model needs at least three lists to say "
+                    "anything beyond independence; with fewer, classes are set by the prior."
+                )
+        return messages
+
+    def coords(self, spec: ModelSpec, data: CaptureData) -> dict:
+        classes = self.structure(spec)["classes"]
+        return {
+            PERIOD_DIM: data.periods,
+            SOURCE_DIM: [str(s) for s in data.stats[SOURCE_DIM].values],
+            CLASS_DIM: list(range(classes)),
+            BREAK_DIM: list(range(classes - 1)),
+        }
+
+    def build(self, spec: ModelSpec, data: CaptureData) -> pm.Model:
+        """The PyMC model (pure: builds the graph, never samples)."""
+        self.check_data(spec, data)
+        structure = self.structure(spec)
+        priors = self.priors(spec, data)
+        classes = structure["classes"]
+        n_periods = data.n_periods
+        centre = float(priors["detection"].params["mu"])
+        with pm.Model(coords=self.coords(spec, data)) as model:
+            log_m = self._log_m(data)
+            concentration = priors["class_concentration"].create("class_concentration")
+            breaks = pm.Beta("class_break", 1.0, concentration, dims=BREAK_DIM)
+            log_rest = pt.concatenate([pt.zeros(1), pt.cumsum(pt.log1p(-breaks))])
+            log_pi = log_rest + pt.concatenate([pt.log(breaks), pt.zeros(1)])
+            pm.Deterministic("class_weight", pt.exp(log_pi), dims=CLASS_DIM)
+            level = priors["detection"].create(
+                "class_level",
+                dims=CLASS_DIM,
+                transform=pm.distributions.transforms.ordered,
+                initval=np.linspace(centre - 1.0, centre + 1.0, classes),
+            )
+            profile = pm.ZeroSumNormal(
+                "class_profile",
+                sigma=priors["class_profile"].params["sigma"],
+                dims=(CLASS_DIM, SOURCE_DIM),
+            )
+            logit_q = (level[:, None] + profile)[None, :, :]
+            if n_periods > 1 and structure["source_trend"] == "linear":
+                slope = priors["source_trend"].create("source_trend", dims=SOURCE_DIM)
+                steps = _period_steps(n_periods)[:, None, None]
+                logit_q = logit_q + steps * slope[None, None, :]
+            else:
+                logit_q = pt.repeat(logit_q, n_periods, axis=0)
+            log_w, log_w0 = latent_class_log_weights(
+                log_pi, logit_q, data.stats["inclusion"].values, data.mask
+            )
+            log_p_star = self._likelihood(data, log_m, log_w, log_w0)
+            self._abundance(log_m, log_p_star, priors, structure, n_periods)
+        return model
+
+
+def _period_steps(n_periods: int) -> np.ndarray:
+    """x_t = t - (T - 1) / 2: period steps centred on the middle period."""
+    return np.arange(n_periods) - (n_periods - 1) / 2.0
+
+
+def _single_list_counts(data: CaptureData) -> np.ndarray:
+    """(T, L) units on list l and no other."""
+    inclusion = data.stats["inclusion"].values
+    singles = inclusion.sum(axis=1) == 1
+    counts = data.stats["pattern_counts"].values
+    return counts[:, singles] @ inclusion[singles]

@@ -1,0 +1,246 @@
+"""Multiple-systems models: graphs at the initial point, identifiability checks, the MLE, the CLI.
+
+Each distinct PyMC model compiles (tens of seconds), so only two small fits run here, both
+through the command line: the log-linear model on Kosovo (histories) and the latent-class
+model on simulated records with ``--source``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytensor
+import pytest
+from scipy import stats
+
+from hiddenpop.cli import main
+from hiddenpop.constants import PERIOD_DIM, SOURCE_DIM
+from hiddenpop.data import CaptureData
+from hiddenpop.datasets import dataset_table, load_dataset
+from hiddenpop.exceptions import ModelSpecError, UnsupportedDataError
+from hiddenpop.inference.fit import default_model_name
+from hiddenpop.likelihood.lists_mle import fit_loglinear, loglinear_design, mle_exists
+from hiddenpop.modeling import family_of, load_model
+from hiddenpop.results import FitResult
+
+MSE = ["mse-loglinear", "mse-latent-class"]
+
+
+def list_records(seed: int = 0, periods=(1, 2), n: int = 400) -> pd.DataFrame:
+    """Records of independent lists A-D; list D is absent in the last period."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for t in periods:
+        for i in range(n):
+            for source, p in zip("ABCD", (0.3, 0.25, 0.35, 0.2), strict=True):
+                if source == "D" and t == periods[-1]:
+                    continue
+                if rng.random() < p:
+                    rows.append((f"{t}-{i}", t, source))
+    return pd.DataFrame(rows, columns=["id", "period", "source"])
+
+
+def two_periods() -> CaptureData:
+    return CaptureData.from_records(list_records(), id="id", period="period", source="source")
+
+
+def history(rows: list[tuple[str, int]], labels: str = "ABCD") -> CaptureData:
+    table = pd.DataFrame(
+        [[int(c) for c in pattern] + [count] for pattern, count in rows],
+        columns=[*labels, "count"],
+    )
+    return CaptureData.from_histories(table, kind="source")
+
+
+@pytest.mark.parametrize("name", MSE)
+@pytest.mark.parametrize("dataset", ["kosovo", "two-periods"])
+def test_logp_and_gradient_finite_at_initial_point_with_dims(name, dataset):
+    data = load_dataset("kosovo") if dataset == "kosovo" else two_periods()
+    spec = load_model(name)
+    model = family_of(spec).build(spec, data)
+    point = model.initial_point()
+    logp = model.logp()
+    grad = pytensor.grad(logp, model.value_vars)
+    f = pytensor.function(model.value_vars, [logp, *grad], mode="FAST_COMPILE")
+    values = f(*[point[v.name] for v in model.value_vars])
+    assert np.isfinite(values[0])
+    for g in values[1:]:
+        assert np.all(np.isfinite(g))
+    assert list(model.coords[PERIOD_DIM]) == data.periods
+    assert model.named_vars_to_dims["detection_fraction"] == (PERIOD_DIM,)
+    assert model.named_vars_to_dims["source_detection"] == (PERIOD_DIM, SOURCE_DIM)
+
+
+def test_interaction_sets_default_and_explicit():
+    data = load_dataset("kosovo")
+    spec = load_model("mse-loglinear")
+    family = family_of(spec)
+    assert len(family.coords(spec, data)["interaction_term"]) == 6
+    assert len(family.coords(spec.with_structure(max_order=3), data)["interaction_term"]) == 10
+    explicit = spec.with_structure(interactions=[["HRW", "EXH"], ["ABA", "OSCE"]])
+    terms = family.coords(explicit, data)["interaction_term"]
+    assert terms == ["EXH:HRW", "ABA:OSCE"]
+    with pytest.raises(ModelSpecError, match="not identifiable"):
+        family.check_data(spec.with_structure(interactions=[["EXH", "ABA", "OSCE", "HRW"]]), data)
+    with pytest.raises(ModelSpecError, match="distinct list labels"):
+        family.check_data(spec.with_structure(interactions=[["EXH", "XYZ"]]), data)
+
+
+def test_identifiability_warnings_name_the_problem():
+    # D overlaps no other list; no unit is on both A and C
+    data = history(
+        [
+            ("1000", 50),
+            ("0100", 40),
+            ("1100", 10),
+            ("0010", 30),
+            ("0110", 5),
+            ("0001", 20),
+            ("1101", 0),
+        ]
+    )
+    spec = load_model("mse-loglinear")
+    messages = family_of(spec).identifiability(spec, data)
+    assert any("list D overlaps no other list" in m for m in messages)
+    assert any("no unit is on all of A, C" in m for m in messages)
+    assert any("does not exist" in m for m in messages)
+    clean = family_of(spec).identifiability(spec, load_dataset("kosovo"))
+    assert clean == []
+    latent = load_model("mse-latent-class")
+    three = history([("10", 30), ("01", 20), ("11", 5)], labels="AB")
+    assert any(
+        "at least three lists" in m for m in family_of(latent).identifiability(latent, three)
+    )
+
+
+def test_data_that_cannot_identify_n_are_refused():
+    spec = load_model("mse-loglinear")
+    disjoint = history([("100", 30), ("010", 20), ("001", 5)], labels="ABC")
+    with pytest.raises(UnsupportedDataError, match="not identifiable"):
+        family_of(spec).check_data(spec, disjoint)
+    with pytest.raises(UnsupportedDataError, match="needs list data"):
+        family_of(spec).check_data(spec, load_dataset("hare"))
+    assert default_model_name(load_dataset("kosovo")) == "mse-loglinear"
+
+
+def test_two_list_independence_mle_is_lincoln_petersen():
+    data = history([("10", 60), ("01", 45), ("11", 15)], labels="AB")
+    result = fit_loglinear(data, [])
+    n1, n2, m = 75, 60, 15
+    assert result.abundance == pytest.approx(n1 * n2 / m, rel=1e-9)
+    assert result.df == 0 and result.exists
+
+
+def test_kosovo_mle_solves_the_score_equations_and_profile_interval_hits_the_cut():
+    data = load_dataset("kosovo")
+    independence = fit_loglinear(data, [])
+    pairwise = fit_loglinear(data, 2)
+    # values of this implementation, checked below from first principles
+    assert independence.abundance == pytest.approx(7394.6, abs=0.5)
+    assert pairwise.abundance == pytest.approx(14402.5, abs=0.5)
+    assert pairwise.df == 15 - 11 and independence.df == 15 - 5
+    counts = data.stats["pattern_counts"].values[0].astype(float)
+    for result, terms in (
+        (independence, []),
+        (pairwise, [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]),
+    ):
+        design = loglinear_design(data.stats["inclusion"].values, terms)
+        mu = np.exp(design @ np.array(list(result.coefficients.values())))
+        assert np.abs(design.T @ (counts - mu)).max() < 1e-6 * counts.sum()
+        assert result.abundance == pytest.approx(
+            counts.sum() + np.exp(result.coefficients["intercept"])
+        )
+    # the chi-square cut of the multinomial profile likelihood at both ends (Cormack 1992)
+    lower, upper = pairwise.interval
+    assert lower < pairwise.abundance < upper
+    from hiddenpop.likelihood.lists_mle import _profile
+
+    full = np.vstack([np.eye(1, design.shape[1]), design])
+    n = counts.sum()
+    grid = np.linspace(lower - n, upper - n, 201)
+    top = max(_profile(u, counts, full) for u in grid)
+    cut = stats.chi2.ppf(0.95, 1) / 2
+    for end in (lower, upper):
+        assert top - _profile(end - n, counts, full) == pytest.approx(cut, abs=0.01)
+
+
+def test_mle_existence_check():
+    inclusion = np.array(
+        [[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 1], [0, 1, 1], [1, 1, 1]]
+    )
+    design = loglinear_design(inclusion, [(0, 1), (0, 2), (1, 2)])
+    assert mle_exists(np.array([10, 8, 3, 7, 2, 4, 1]), design)
+    # only the cells of the A:B:C (omitted) term's complement are empty: A:B has no support
+    assert not mle_exists(np.array([10, 8, 0, 7, 2, 4, 0]), design)
+
+
+def test_cli_fits_lists_with_both_models(tmp_path, capsys):
+    table = tmp_path / "kosovo.csv"
+    dataset_table("kosovo").to_csv(table, index=False)
+    out = tmp_path / "kosovo.nc"
+    code = main(
+        [
+            "fit",
+            str(table),
+            "--histories",
+            "--lists",
+            "--model",
+            "mse-loglinear",
+            "--draws",
+            "300",
+            "--tune",
+            "300",
+            "--chains",
+            "2",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["model"] == "mse-loglinear" and summary["detected"] == [4400]
+    # beside the MLE of the same model (14,402; profile 95% interval 12,523-16,668)
+    assert 12_500 < summary["N"]["q50"][0] < 16_000
+    assert "growth" not in summary
+    result = FitResult.load(out)
+    assert result.summary()["N"] == summary["N"]
+
+    records = tmp_path / "records.csv"
+    list_records(seed=2, n=600).to_csv(records, index=False)
+    out = tmp_path / "lc.nc"
+    code = main(
+        [
+            "fit",
+            str(records),
+            "--id",
+            "id",
+            "--period",
+            "period",
+            "--source",
+            "source",
+            "--model",
+            "mse-latent-class",
+            "--draws",
+            "200",
+            "--tune",
+            "300",
+            "--chains",
+            "2",
+            "--seed",
+            "2",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["model"] == "mse-latent-class" and summary["periods"] == [1, 2]
+    assert set(summary["growth"]) >= {"true", "reporting", "observed", "prob_true_growth"}
+    for q05, q95 in zip(summary["N"]["q05"], summary["N"]["q95"], strict=True):
+        assert q05 < 600 < q95 * 1.05
