@@ -71,13 +71,9 @@ def plot_detection(result, *, truth=None, ax: Sequence[Axes] | None = None) -> F
     figure, (left, right) = figure_and_axes(ax, 2)
     periods = list(result.periods)
     x = period_axis(left, periods)
-    draw_band(
-        left,
-        x,
-        draw_quantiles(result.detection_fraction),
-        colour=COLOURS["reporting"],
-        label="P*_t (posterior median)",
-    )
+    quantiles = draw_quantiles(result.detection_fraction)
+    draw_band(left, x, quantiles, colour=COLOURS["reporting"], label="P*_t (posterior median)")
+    highest = float(np.nanmax(quantiles["q95"]))
     if truth is not None:
         known = read_truth(truth).aligned(periods)
         left.plot(
@@ -88,7 +84,8 @@ def plot_detection(result, *, truth=None, ax: Sequence[Axes] | None = None) -> F
             marker="x",
             label="truth",
         )
-    left.set_ylim(0, 1)
+        highest = max(highest, float(np.nanmax(known.reporting_probability)))
+    left.set_ylim(0, min(1.0, 1.15 * highest))
     left.set_ylabel("P*: reported at least once")
     left.set_title("detection by period")
     left.legend(loc="best", fontsize="small")

@@ -119,7 +119,7 @@ def plot_sensitivity(
     table = _intervals(results, quantity, period)
     if table.empty:
         raise PlotError("nothing to compare: no fits or rows were given.")
-    figure, (ax,) = figure_and_axes(ax, 1, height=1.2 + 0.45 * len(table))
+    figure, (ax,) = figure_and_axes(ax, 1, height=1.8 + 0.45 * len(table))
     y = np.arange(len(table), dtype=float)[::-1]
     ax.hlines(
         y, table["q05"], table["q95"], color=COLOURS["true"], linewidth=1.5, label=OUTER_LABEL

@@ -8,6 +8,12 @@ the network. It reads the fit's summary, diagnostics, warnings and provenance; i
 """
 
 from hiddenpop.report.page import embed_figure, render_report, write_report
-from hiddenpop.report.sections import decomposition_text
+from hiddenpop.report.sections import decomposition_sentences, decomposition_text
 
-__all__ = ["decomposition_text", "embed_figure", "render_report", "write_report"]
+__all__ = [
+    "decomposition_sentences",
+    "decomposition_text",
+    "embed_figure",
+    "render_report",
+    "write_report",
+]

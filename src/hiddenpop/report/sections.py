@@ -16,6 +16,7 @@ from hiddenpop.inference.diagnostics import BFMI_MIN, ESS_MIN, RHAT_MAX
 
 __all__ = [
     "PROVENANCE_KEYS",
+    "decomposition_sentences",
     "decomposition_text",
     "diagnostics_table",
     "period_table",
@@ -113,37 +114,47 @@ def _verdict(growth: dict) -> str:
     )
 
 
-def decomposition_text(summary: dict) -> str:
-    """The growth decomposition in words (paragraphs of escaped HTML)."""
+def decomposition_sentences(summary: dict) -> list[str]:
+    """The growth decomposition in words: plain-text paragraphs, the verdict last.
+
+    Reads the CONTRACT.md summary (:meth:`FitResult.summary`); for one period it says that
+    there is no change to decompose.
+    """
     periods, detected = summary["periods"], summary["detected"]
     growth = summary.get("growth")
     n = summary["N"]
     if growth is None:
-        return (
-            f"<p>One period ({escape(str(periods[0]))}): {number(detected[0])} units were "
-            f"reported; the population is estimated at {number(n['q50'][0])} "
-            f"({LEVEL} interval {number(n['q05'][0])} to {number(n['q95'][0])}), so a present "
-            f"unit had probability {summary['detection_fraction']['q50'][0]:.2f} of being "
-            "reported. There is no change to decompose.</p>"
-        )
-    first, last = escape(str(periods[0])), escape(str(periods[-1]))
+        return [
+            f"One period ({periods[0]}): {number(detected[0])} units were reported; the "
+            f"population is estimated at {number(n['q50'][0])} ({LEVEL} interval "
+            f"{number(n['q05'][0])} to {number(n['q95'][0])}), so a present unit had "
+            f"probability {summary['detection_fraction']['q50'][0]:.2f} of being reported. "
+            "There is no change to decompose."
+        ]
     share = growth["reporting_share"]
-    parts = [
-        f"<p>Reports went from {number(detected[0])} in {first} to {number(detected[-1])} in "
-        f"{last}: observed growth {ratio(growth['observed'])}. By the identity n = N · P*, "
-        "observed growth is exactly true growth times reporting growth.</p>",
-        f"<p>The population changed by {_interval(growth['true'])}; reporting (the share of "
-        f"the population reported) changed by {_interval(growth['reporting_realised'])}. "
-        f"The posterior probability that the population grew is "
-        f"{growth['prob_true_growth']:.2f}.</p>",
+    paragraphs = [
+        f"Reports went from {number(detected[0])} in {periods[0]} to {number(detected[-1])} "
+        f"in {periods[-1]}: observed growth {ratio(growth['observed'])}. By the identity "
+        "n = N · P*, observed growth is exactly true growth times reporting growth.",
+        f"The population changed by {_interval(growth['true'])}; reporting (the share of the "
+        f"population reported) changed by {_interval(growth['reporting_realised'])}. The "
+        f"posterior probability that the population grew is {growth['prob_true_growth']:.2f}.",
     ]
     if all(math.isfinite(share[k]) for k in ("q05", "q50", "q95")):
-        parts.append(
-            f"<p>On the log scale, {share['q50']:.0%} of the observed change is due to "
-            f"reporting ({LEVEL} interval {share['q05']:.0%} to {share['q95']:.0%}).</p>"
+        paragraphs.append(
+            f"On the log scale, {share['q50']:.0%} of the observed change is due to reporting "
+            f"({LEVEL} interval {share['q05']:.0%} to {share['q95']:.0%})."
         )
-    parts.append(f"<p><strong>{escape(_verdict(growth))}</strong></p>")
-    return "\n".join(parts)
+    paragraphs.append(_verdict(growth))
+    return paragraphs
+
+
+def decomposition_text(summary: dict) -> str:
+    """:func:`decomposition_sentences` as escaped HTML paragraphs, the verdict in bold."""
+    paragraphs = [escape(p) for p in decomposition_sentences(summary)]
+    if summary.get("growth") is not None:
+        paragraphs[-1] = f"<strong>{paragraphs[-1]}</strong>"
+    return "\n".join(f"<p>{p}</p>" for p in paragraphs)
 
 
 def diagnostics_table(summary: dict) -> str:
