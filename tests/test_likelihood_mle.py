@@ -22,11 +22,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import special
+from scipy import integrate, special, stats
 
 from hiddenpop.data import CaptureData
 from hiddenpop.datasets import dataset_table, load_dataset
-from hiddenpop.exceptions import ModelSpecError, UnsupportedDataError
+from hiddenpop.exceptions import IdentifiabilityWarning, ModelSpecError, UnsupportedDataError
 from hiddenpop.likelihood import ClosedStatistics
 from hiddenpop.likelihood.mle import fit_closed, fit_closed_models
 
@@ -231,6 +231,57 @@ def test_bbs_logit_normal_matches_dorazio_royle(year):
     assert 50 - fit.n_parameters == 47
 
 
+def _adaptive_conditional(tau, sigma, frequencies, n_occasions):
+    """Conditional log-likelihood of logit-normal Mh by adaptive quadrature, and log A_0.
+
+    Each integrand is divided by its maximum so that every log A_m gets full relative accuracy.
+    """
+    f = np.zeros(n_occasions)
+    f[: len(frequencies)] = frequencies
+    m = np.arange(n_occasions + 1)
+
+    def log_integrand(z):
+        return m * sigma * z - n_occasions * np.logaddexp(0, tau + sigma * z) + stats.norm.logpdf(z)
+
+    grid = np.linspace(-12, 12, 4001)[:, None]
+    peak = log_integrand(grid).max(axis=0)
+    scaled = integrate.quad_vec(
+        lambda z: np.exp(log_integrand(z) - peak),
+        -np.inf,
+        np.inf,
+        epsabs=0,
+        epsrel=1e-12,
+        norm="max",
+    )[0]
+    log_a = peak + np.log(scaled)
+    value = (m[1:] * f).sum() * tau + (f * log_a[1:]).sum() - f.sum() * np.log(-np.expm1(log_a[0]))
+    return value, log_a[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "period", "n_occasions"), [("meadow_vole_robust", 2, 5), ("bbs2001_species", 0, 50)]
+)
+def test_trapezoid_rule_reaches_the_exact_logit_normal_mle(name, period, n_occasions):
+    """Strong heterogeneity (sigma ~ 3.5 on 5 occasions, ~ 1.5 on 50): with 121 trapezoid nodes
+    the MLE is stationary for the likelihood integrated by adaptive quadrature and gives its
+    N-hat (182.85 and 84.16); Rcapture's 20-node Gauss-Hermite rule does not (118.7, 82.2)."""
+    data = load_dataset(name)
+    frequencies = data.stats["frequencies"].values[period][:n_occasions]
+    fit = fit_closed(
+        data.stats, "Mh", n_nodes=121, quadrature="trapezoid", period=period, interval=None
+    )
+    tau, sigma = fit.parameters["tau"], fit.parameters["sigma"]
+    step = 1e-4
+    for d_tau, d_sigma in ((step, 0.0), (0.0, step)):
+        up = _adaptive_conditional(tau + d_tau, sigma + d_sigma, frequencies, n_occasions)[0]
+        down = _adaptive_conditional(tau - d_tau, sigma - d_sigma, frequencies, n_occasions)[0]
+        assert abs(up - down) / (2 * step) < 1e-3
+    log_unseen = _adaptive_conditional(tau, sigma, frequencies, n_occasions)[1]
+    assert fit.abundance == pytest.approx(frequencies.sum() / -np.expm1(log_unseen), rel=1e-5)
+    rcapture_rule = fit_closed(data.stats, "Mh", n_nodes=20, period=period, interval=None)
+    assert abs(rcapture_rule.abundance / fit.abundance - 1) > 0.02
+
+
 def test_nested_models_never_fit_worse(hare):
     """A model that contains another attains at least its log-likelihood."""
     stats, _ = hare
@@ -293,6 +344,14 @@ def test_list_data_fit_as_occasions_and_refuse_behaviour():
     assert (table["abundance"] > 4400).all()
     with pytest.raises(UnsupportedDataError, match="first captures"):
         fit_closed(data.stats, "Mb")
+
+
+def test_boundary_fit_is_flagged_not_reported_as_an_estimate():
+    """On the Kosovo lists a 2-class mixture runs to a never-detected class (Link 2003)."""
+    with pytest.warns(IdentifiabilityWarning, match="no interior maximum"):
+        fit = fit_closed(load_dataset("kosovo").stats, "Mh", heterogeneity="mixture", interval=None)
+    assert not fit.converged
+    assert fit.detection_probability < 1e-3
 
 
 def test_invalid_requests_are_refused(hare):

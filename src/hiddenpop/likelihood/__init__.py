@@ -16,6 +16,7 @@ from hiddenpop.likelihood.closed import (
     mixture_heterogeneity,
     negative_binomial_log_likelihood,
     normal_heterogeneity,
+    normal_quadrature,
     poisson_log_likelihood,
 )
 
@@ -29,5 +30,6 @@ __all__ = [
     "mixture_heterogeneity",
     "negative_binomial_log_likelihood",
     "normal_heterogeneity",
+    "normal_quadrature",
     "poisson_log_likelihood",
 ]

@@ -8,7 +8,7 @@ Baillargeon & Rivest 2007). Parameters, all on the logit scale:
 - ``tau_k``: occasion logits (one shared tau without a time effect ``t``);
 - ``b``: behavioural effect after first capture (``b`` models; logit c_k = tau_k + b);
 - ``sigma``: sd of the logit-normal unit effect (``h`` models, ``heterogeneity="normal"``),
-  integrated by Gauss-Hermite quadrature with ``n_nodes`` nodes;
+  integrated by quadrature with ``n_nodes`` nodes (Gauss-Hermite, or trapezoid for large sigma);
 - ``support``, ``weight``: a finite mixture (``heterogeneity="mixture"``, Pledger 2000) with
   class 1 at shift 0 and the other classes at free shifts.
 
@@ -20,6 +20,7 @@ information; interval ``"profile"``: the multinomial profile likelihood of N (Co
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -31,13 +32,13 @@ import pytensor.tensor as pt
 from scipy import optimize, special, stats
 
 from hiddenpop.constants import CREDIBLE_INTERVAL
-from hiddenpop.detection import gauss_hermite_normal
-from hiddenpop.exceptions import ModelSpecError, UnsupportedDataError
+from hiddenpop.exceptions import IdentifiabilityWarning, ModelSpecError, UnsupportedDataError
 from hiddenpop.likelihood.closed import (
     ClosedStatistics,
     Heterogeneity,
     history_log_likelihood,
     log_unseen_probability,
+    normal_quadrature,
 )
 
 __all__ = ["MODELS", "ClosedFit", "fit_closed", "fit_closed_models"]
@@ -46,6 +47,9 @@ __all__ = ["MODELS", "ClosedFit", "fit_closed", "fit_closed_models"]
 MODELS = ("M0", "Mt", "Mb", "Mh", "Mth", "Mtb", "Mbh", "Mtbh")
 HETEROGENEITY = ("normal", "mixture")
 INTERVALS = ("profile", "log-normal", None)
+RULES = ("gauss-hermite", "trapezoid")
+#: Fitted P* below this (N-hat above 1000 n) is taken as a fit at the boundary, N unidentified.
+BOUNDARY_DETECTION = 1e-3
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,10 @@ class ClosedFit:
     ``log_likelihood`` is the maximised Poisson-N log-likelihood without the data constant
     -sum_h log n_h!, so the deviance against the saturated model is
     2 (sum_h n_h log n_h - n) - 2 log_likelihood and Rcapture's AIC is ``aic`` + 2 sum_h log n_h!.
+    ``converged`` is False when the gradient is not ~0 or the fit lies on the boundary where N
+    is not identified (an :class:`~hiddenpop.exceptions.IdentifiabilityWarning` says so).
+    ``parameters``: ``tau`` (logit scale), ``behaviour``, ``sigma`` or the mixture ``support``
+    (class shifts, class 1 at 0: p_c = expit(tau + support_c)) and ``weight``.
     """
 
     model: str
@@ -117,6 +125,7 @@ class _Layout:
         n_nodes,
         n_classes,
         frequency_only,
+        quadrature,
     ):
         self.frequency_only = frequency_only
         self.time = "t" in model[1:]
@@ -126,7 +135,7 @@ class _Layout:
         self.n_tau = int(occasions.sum()) if self.time else 1
         self.n_classes = n_classes
         if self.kind == "normal":
-            self.nodes, self.node_log_weight = gauss_hermite_normal(n_nodes)
+            self.nodes, self.node_log_weight = normal_quadrature(n_nodes, quadrature)
             n_het = 1
         elif self.kind == "mixture":
             n_het = 2 * (n_classes - 1)
@@ -250,6 +259,16 @@ def _minimise(function, starts: Sequence[np.ndarray], *args) -> optimize.Optimiz
     return best
 
 
+def _stationary(result: optimize.OptimizeResult, detected: float) -> bool:
+    """Whether the gradient is ~0 on the scale of the log-likelihood (about n).
+
+    BFGS's own success flag also trips on harmless precision loss at the optimum.
+    """
+    return bool(np.all(np.isfinite(result.x))) and np.max(np.abs(result.jac)) <= 1e-5 * max(
+        1.0, detected
+    )
+
+
 def _observed_information(gradient, phi: np.ndarray) -> np.ndarray:
     """Minus the Hessian by central differences of the analytic gradient."""
     steps = 1e-5 * np.maximum(1.0, np.abs(phi))
@@ -296,6 +315,7 @@ def fit_closed(
     *,
     heterogeneity: str = "normal",
     n_nodes: int = 40,
+    quadrature: str = "gauss-hermite",
     n_classes: int = 2,
     period: int = 0,
     interval: str | None = "profile",
@@ -312,6 +332,9 @@ def fit_closed(
     heterogeneity
         ``"normal"`` (logit-normal, Rcapture's ``h="Normal"`` with ``n_nodes=20``) or
         ``"mixture"`` (``n_classes`` classes) for models with ``h``.
+    n_nodes, quadrature
+        Nodes and rule (``closed.normal_quadrature``) for the logit-normal integral; for
+        sigma above ~1.5 use ``quadrature="trapezoid"`` with ~121 nodes.
     period
         Index of the period to fit.
     interval, level
@@ -319,9 +342,10 @@ def fit_closed(
     """
     if model not in MODELS:
         raise ModelSpecError(f"unknown closed model {model!r}; choose one of {', '.join(MODELS)}.")
-    if heterogeneity not in HETEROGENEITY or interval not in INTERVALS:
+    if heterogeneity not in HETEROGENEITY or interval not in INTERVALS or quadrature not in RULES:
         raise ModelSpecError(
-            f"heterogeneity must be one of {HETEROGENEITY} and interval one of {INTERVALS}."
+            f"heterogeneity must be one of {HETEROGENEITY}, interval one of {INTERVALS} and "
+            f"quadrature one of {RULES}."
         )
     if not isinstance(statistics, ClosedStatistics):
         statistics = ClosedStatistics.from_stats(statistics)
@@ -335,7 +359,7 @@ def fit_closed(
 
     occasions = np.asarray(statistics.occasion_mask[0], dtype=bool)
     layout = _Layout(
-        model, heterogeneity, occasions, n_nodes, n_classes, statistics.captures is None
+        model, heterogeneity, occasions, n_nodes, n_classes, statistics.captures is None, quadrature
     )
     objective = _Objective(layout, statistics)
     result = _minimise(objective.negative_conditional, layout.starts(statistics))
@@ -349,12 +373,26 @@ def fit_closed(
     information = _observed_information(objective.poisson_gradient, phi)
     direction = np.concatenate([[1.0], g_log_a0])
     try:
-        var_log_unseen = direction @ np.linalg.solve(information, direction)
-        stderr = float(np.sqrt(unseen + unseen**2 * var_log_unseen))
+        variance = unseen + unseen**2 * (direction @ np.linalg.solve(information, direction))
     except np.linalg.LinAlgError:
-        stderr = np.nan
+        variance = np.nan
+    stderr = float(np.sqrt(variance)) if variance >= 0 else np.nan
+    name = f"{model} {heterogeneity}" if "h" in model[1:] else model
+    # Heterogeneity models can have no interior maximum: the likelihood keeps rising as a
+    # share of units with detection probability -> 0 grows (Link 2003), and N-hat runs off.
+    boundary = p_star < BOUNDARY_DETECTION or not np.isfinite(stderr)
+    if boundary:
+        warnings.warn(
+            f"{name}: the likelihood has no interior maximum or is flat in N (fitted "
+            f"P* = {p_star:.2g}, N-hat = {abundance:.4g} for n = {n:.0f}, se {stderr:.3g}); "
+            "these data do not identify N under this model, so N-hat is not an estimate.",
+            IdentifiabilityWarning,
+            stacklevel=2,
+        )
 
-    if interval == "profile":
+    if interval is not None and boundary:
+        bounds = (n, np.inf)
+    elif interval == "profile":
         bounds = _profile_interval(objective, result.x, abundance, level)
     elif interval == "log-normal":
         spread = np.exp(stats.norm.ppf(0.5 + level / 2) * np.sqrt(np.log1p((stderr / unseen) ** 2)))
@@ -363,7 +401,6 @@ def fit_closed(
         bounds = (np.nan, np.nan)
 
     log_likelihood = -result.fun + n * np.log(n) - n
-    name = f"{model} {heterogeneity}" if "h" in model[1:] else model
     return ClosedFit(
         model=name,
         abundance=float(abundance),
@@ -377,7 +414,7 @@ def fit_closed(
         log_likelihood=float(log_likelihood),
         n_parameters=layout.size + 1,
         aic=float(-2 * log_likelihood + 2 * (layout.size + 1)),
-        converged=bool(result.success),
+        converged=_stationary(result, n) and not boundary,
     )
 
 
