@@ -156,6 +156,10 @@ def fit(
         posterior = posterior.drop_vars("log_likelihood_period")
     posterior = posterior.merge(family.derive(posterior, spec, data, rng))
     idata.posterior = posterior
+    late_warnings = family.posterior_warnings(posterior, spec, data)
+    for message in late_warnings:
+        warnings.warn(message, IdentifiabilityWarning, stacklevel=2)
+    model_warnings = model_warnings + late_warnings
     if predictive:
         replicated = family.predict_statistics(posterior, spec, data, rng)
         if replicated.data_vars:

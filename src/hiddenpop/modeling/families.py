@@ -128,6 +128,13 @@ class ModelFamily:
         """
         return []
 
+    def posterior_warnings(
+        self, posterior: xr.Dataset, spec: ModelSpec, data: CaptureData
+    ) -> list[str]:
+        """Warnings that need the posterior (derived quantities included); ``fit`` issues and
+        records them like those of :meth:`identifiability`."""
+        return []
+
     def coords(self, spec: ModelSpec, data: CaptureData) -> dict:
         raise NotImplementedError
 

@@ -114,6 +114,7 @@ class FitResult:
                 "observed": growth.attrs["observed"],
                 "prob_true_growth": float((growth["true"] > 1).mean()),
             }
+        out.update(self._family_blocks())
         predictive = self.idata.get("posterior_predictive")
         if predictive is not None and "ppc_p_value" in predictive.attrs:
             out["ppc_frequencies_p"] = list(np.atleast_1d(predictive.attrs["ppc_p_value"]))
@@ -132,6 +133,21 @@ class FitResult:
         }
         out["warnings"] = self.warnings
         return out
+
+    def _family_blocks(self) -> dict:
+        """Family-specific derived quantities: posterior variables whose attribute
+        ``summary_block`` names a summary key (e.g. the trend model's step growth), as
+        intervals; ``summary_prob_positive`` adds ``prob_<name>_positive``."""
+        blocks: dict = {}
+        for name, draws in self.posterior.data_vars.items():
+            block = draws.attrs.get("summary_block")
+            if not block:
+                continue
+            entries = blocks.setdefault(str(block), {})
+            entries[name] = interval(draws.transpose("chain", "draw", ...))
+            if draws.attrs.get("summary_prob_positive"):
+                entries[f"prob_{name}_positive"] = float((draws > 0).mean())
+        return blocks
 
     def table(self) -> pd.DataFrame:
         """Per-period table: reports, N (mean and 90% interval), P*, prevalence."""

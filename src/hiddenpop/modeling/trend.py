@@ -1,0 +1,377 @@
+"""The hierarchical trend model ``robust-trend``: true growth vs reporting growth (METHODS.md §5).
+
+Robust design: T primary periods, each closed, with K_t occasions. For period t, occasion k
+and unit i::
+
+    N_t ~ Poisson(lambda_t)   or   NegativeBinomial(mean lambda_t, shape phi)
+    log lambda_t = log D_t + x_t' gamma + eta_t
+    eta_t = alpha + beta s_t + e_t,  e_t ~ N(0, sigma_eta)                    (linear)
+    eta_t - eta_{t-1} ~ N(beta, sigma_eta),  mean_t eta_t ~ N(c, 2.5)         (random walk)
+    eta_t - 2 eta_{t-1} + eta_{t-2} ~ N(0, sigma_eta), plus the linear part   (smooth, RW2)
+
+    logit p[i,t,k] = mu_t + w_t' theta + omega_{t,k} + sigma_{u,t} z_i (+ b after 1st report)
+    mu_t = a + b_mu s_t                                                       (linear)
+    mu_t = a + b_mu s_t + sigma_mu (W_t - mean W),  W a standard random walk  (random walk)
+    omega_{t,k} ~ N(0, sigma_omega);  z_i ~ N(0, 1)
+    log sigma_{u,t} = log sigma_u + kappa zeta_t,  zeta_t ~ N(0, 1)           (partial pooling)
+
+with s_t = t - (T + 1) / 2 the centred period index, D_t the denominator (1 if absent), x
+abundance covariates and w reporting-effort covariates (both standardised per column).
+
+N is marginalised (METHODS.md §3) and the likelihood is the closed one on sufficient
+statistics (Rasch form, ``hiddenpop.likelihood.closed``). As in the closed family the sampler
+works on log m_t = log(lambda_t P*_t), which n_t pins down, and log lambda_t = log m_t - log P*_t
+is a shift with unit Jacobian, so the trend prior is a density on log lambda_t placed with a
+Potential; that removes the lambda-detection ridge of thin data.
+
+Parameterisation (measured in ``benchmarks/trend.py``): log m_t and the trend coefficients are
+centred (pinned by the data); the abundance deviations from the trend are centred too, because
+with log m_t pinned they are fixed by the data once detection is; the detection random walk and
+the per-period heterogeneity scales are non-centred (per-period recaptures are thin); each
+occasion effect omega_{t,k} is centred where its period-occasion count pins it (n_{t,k} >= 25,
+standard error < 0.2) and non-centred elsewhere. The heterogeneity integral uses a trapezoid
+rule on z in [-6, 8] (tails covered where the captured units live; more accurate than
+Gauss-Hermite at the same number of nodes when sigma_u >= 1.5).
+
+After sampling, N_t = n_t + unseen (``unseen_draws``) and the derived quantities of
+METHODS.md §5 are computed per draw (:func:`trend_derived`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import ClassVar
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+import xarray as xr
+
+from hiddenpop.classical import chao_lower_bound
+from hiddenpop.constants import OCCASION_DIM, PERIOD_DIM
+from hiddenpop.data import CaptureData
+from hiddenpop.detection import logit
+from hiddenpop.exceptions import UnsupportedDataError
+from hiddenpop.likelihood.closed import (
+    ClosedStatistics,
+    Heterogeneity,
+    conditional_log_likelihood,
+    log_detection_probability,
+)
+from hiddenpop.modeling.closed import unseen_draws
+from hiddenpop.modeling.families import ModelFamily, register_family
+from hiddenpop.modeling.priors import Prior
+from hiddenpop.modeling.spec import ModelSpec
+from hiddenpop.modeling.trend_quantities import (
+    STEP_DIM,
+    posterior_warnings,
+    prefit_warnings,
+    trend_derived,
+)
+
+__all__ = ["CENTRING_COUNT", "TrendFamily", "trapezoid_normal"]
+
+#: An occasion effect is centred when its period-occasion count reaches this (SE < 0.2).
+CENTRING_COUNT = 25
+ABUNDANCE_COVARIATE_DIM = "abundance_covariate"
+REPORTING_COVARIATE_DIM = "reporting_covariate"
+
+
+def trapezoid_normal(n_nodes: int, lower: float = -6.0, upper: float = 8.0):
+    """Nodes z_j and log-weights for E[g(Z)], Z ~ N(0, 1), by the trapezoid rule on a grid.
+
+    log w_j = log h + log phi(z_j), with h the grid step; the rule converges geometrically for
+    smooth integrands and, unlike Gauss-Hermite, spaces nodes evenly into the upper tail,
+    where the integrand e^{m sigma z} / prod_k (1 + e^{tau_k + sigma z}) of rarely detected
+    units peaks.
+    """
+    z = np.linspace(lower, upper, n_nodes)
+    log_w = np.log(z[1] - z[0]) - 0.5 * z**2 - 0.5 * np.log(2.0 * np.pi)
+    return z, log_w
+
+
+def _truncated(stats: ClosedStatistics) -> ClosedStatistics:
+    """Drop capture counts m above the largest observed: their f_m are 0 in every period.
+
+    At hotline scale (52 occasions, nobody seen more than ~5 times) this cuts the
+    quadrature terms log A_m from 52 per period to ~5, which sets the gradient's cost.
+    """
+    seen = np.flatnonzero(np.asarray(stats.frequencies).sum(axis=0) > 0)
+    keep = int(seen[-1]) + 1 if seen.size else 1
+    fields = {"frequencies": np.asarray(stats.frequencies)[:, :keep]}
+    if stats.first_by_frequency is not None:
+        fields["first_by_frequency"] = np.asarray(stats.first_by_frequency)[..., :keep]
+    return replace(stats, **fields)
+
+
+def _walk_matrix(n_periods: int, trend: str) -> np.ndarray:
+    """Map standard-normal innovations to deviations from the trend line.
+
+    ``random-walk``: W_t = sum_{j<t} z_j (W_1 = 0), centred, so eta has mean ``level`` and
+    increments ~ N(slope, sd). ``smooth`` (RW2, a discrete smoothing spline): double sums of
+    z with their least-squares line removed, so ``level`` and ``slope`` are eta's own line.
+    """
+    if trend == "random-walk":
+        walk = np.tril(np.ones((n_periods, n_periods - 1)), -1)
+        return walk - walk.mean(axis=0)
+    count = max(n_periods - 2, 0)
+    walk = np.tril(np.ones((n_periods, n_periods)), 0)
+    double = (walk @ walk)[:, :count] if count else np.zeros((n_periods, 0))
+    double = np.vstack([np.zeros((2, count)), double[: n_periods - 2]]) if count else double
+    design = np.column_stack([np.ones(n_periods), np.arange(n_periods)])
+    projection = np.eye(n_periods) - design @ np.linalg.pinv(design)
+    return projection @ double
+
+
+def _log_denominator(data: CaptureData) -> np.ndarray | float:
+    """log D_t from a covariate named ``denominator`` (the trend is then on prevalence)."""
+    denominator = data.covariates.get("denominator")
+    return 0.0 if denominator is None else np.log(np.asarray(denominator, dtype=float))
+
+
+def _standardised(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    spread = values.std()
+    return (values - values.mean()) / (spread if spread > 0 else 1.0)
+
+
+@register_family
+class TrendFamily(ModelFamily):
+    """Hierarchical robust-design trend model; ``[structure]`` options and defaults below."""
+
+    name = "trend"
+    structure_options: ClassVar[dict] = {
+        "abundance": ("poisson", ("poisson", "negative-binomial")),
+        "abundance_trend": ("random-walk", ("linear", "random-walk", "smooth")),
+        "detection_trend": ("linear", ("linear", "random-walk")),
+        "occasion_noise": (False, bool),
+        "heterogeneity": ("normal", ("none", "normal")),
+        "heterogeneity_pooling": ("partial", ("shared", "partial")),
+        "behaviour": (False, bool),
+        "quadrature_nodes": (30, int),
+        "abundance_covariates": ([], list),
+        "reporting_covariates": ([], list),
+    }
+
+    def default_priors(self, structure: dict) -> dict[str, Prior]:
+        priors = {
+            # mean over periods of log(lambda_t / D_t): centred on log Chao's bound / D
+            "abundance_level": Prior("Normal", {"mu": "data", "sigma": 2.5}),
+            # per-period change of log lambda (the drift of the random walk)
+            "abundance_slope": Prior("Normal", {"mu": 0.0, "sigma": 0.5}),
+            "abundance_sd": Prior("HalfNormal", {"sigma": 0.3}),
+            # mean over periods of the reporting level mu_t (logit of weekly detection)
+            "detection_level": Prior("Normal", {"mu": "data", "sigma": 2.5}),
+            "detection_slope": Prior("Normal", {"mu": 0.0, "sigma": 0.5}),
+        }
+        if structure["detection_trend"] == "random-walk":
+            priors["detection_sd"] = Prior("HalfNormal", {"sigma": 0.3})
+        if structure["occasion_noise"]:
+            priors["occasion_sd"] = Prior("HalfNormal", {"sigma": 0.3})
+        if structure["heterogeneity"] == "normal":
+            priors["heterogeneity_sd"] = Prior("HalfNormal", {"sigma": 1.0})
+            if structure["heterogeneity_pooling"] == "partial":
+                priors["heterogeneity_spread"] = Prior("HalfNormal", {"sigma": 0.2})
+        if structure["behaviour"]:
+            priors["behaviour"] = Prior("Normal", {"mu": 0.0, "sigma": 1.5})
+        if structure["abundance"] == "negative-binomial":
+            priors["abundance_overdispersion"] = Prior("HalfNormal", {"sigma": 0.5})
+        if structure["abundance_covariates"]:
+            priors["abundance_effect"] = Prior("Normal", {"mu": 0.0, "sigma": 0.5})
+        if structure["reporting_covariates"]:
+            priors["reporting_effect"] = Prior("Normal", {"mu": 0.0, "sigma": 1.0})
+        return priors
+
+    def data_centres(self, data: CaptureData) -> dict[str, dict[str, float]]:
+        bound = np.maximum(chao_lower_bound(data.frequencies), data.detected)
+        bound = np.maximum(bound, 1.0)
+        captures = data.stats["captures"].values.sum(axis=1)
+        share = np.clip(captures / data.n_occasions / bound, 1e-6, 0.95)
+        return {
+            "abundance_level": {"mu": float(np.mean(np.log(bound) - _log_denominator(data)))},
+            "detection_level": {"mu": float(np.mean(logit(share)))},
+        }
+
+    def check_data(self, spec: ModelSpec, data: CaptureData) -> None:
+        if data.kind != "occasion":
+            raise UnsupportedDataError(
+                f"model {spec.name} needs detection records with occasions (weeks, months) in "
+                f"each period; {data.origin} has {data.kind} data. Use a closed model for "
+                "frequency tables and mse-loglinear for lists."
+            )
+        if data.n_periods < 2:
+            raise UnsupportedDataError(
+                f"model {spec.name} needs at least two periods; {data.origin} has one. "
+                "Use Mth for a single period."
+            )
+        structure = self.structure(spec)
+        known = data.covariates
+        for option in ("abundance_covariates", "reporting_covariates"):
+            missing = [c for c in structure[option] if c not in known]
+            if missing:
+                raise UnsupportedDataError(
+                    f"model {spec.name} uses covariate(s) {', '.join(missing)} ({option}), "
+                    f"which the data do not have (known: {', '.join(known) or 'none'}); "
+                    "attach them with CaptureData.with_covariates."
+                )
+
+    def identifiability(self, spec: ModelSpec, data: CaptureData) -> list[str]:
+        return prefit_warnings(self.structure(spec), data)
+
+    def coords(self, spec: ModelSpec, data: CaptureData) -> dict:
+        structure = self.structure(spec)
+        coords = {
+            PERIOD_DIM: data.periods,
+            OCCASION_DIM: list(range(data.mask.shape[1])),
+            STEP_DIM: data.periods[1:],
+        }
+        if structure["abundance_covariates"]:
+            coords[ABUNDANCE_COVARIATE_DIM] = list(structure["abundance_covariates"])
+        if structure["reporting_covariates"]:
+            coords[REPORTING_COVARIATE_DIM] = list(structure["reporting_covariates"])
+        return coords
+
+    # ------------------------------------------------------------------ the graph
+    def build(self, spec: ModelSpec, data: CaptureData) -> pm.Model:
+        """The PyMC model (pure: builds the graph, never samples)."""
+        self.check_data(spec, data)
+        structure = self.structure(spec)
+        priors = self.priors(spec, data)
+        stats = _truncated(ClosedStatistics.from_stats(data.stats))
+        n_periods = data.n_periods
+        steps = np.arange(n_periods) - (n_periods - 1) / 2.0
+        with pm.Model(coords=self.coords(spec, data)) as model:
+            tau, detection_level, detection_slope = self._detection(structure, priors, data, steps)
+            heterogeneity = self._heterogeneity(structure, priors, n_periods)
+            behaviour = priors["behaviour"].create("behaviour") if structure["behaviour"] else None
+            log_p_star = log_detection_probability(tau, data.mask, heterogeneity)
+            pm.Deterministic("detection_fraction", pt.exp(log_p_star), dims=PERIOD_DIM)
+            log_lambda = pm.Deterministic(
+                "log_expected_abundance",
+                self._abundance(structure, priors, data, steps, detection_level, detection_slope),
+                dims=PERIOD_DIM,
+            )
+            log_m = pm.Deterministic(
+                "log_expected_detected", log_lambda + log_p_star, dims=PERIOD_DIM
+            )
+            if structure["abundance"] == "negative-binomial":
+                spread = priors["abundance_overdispersion"].create("abundance_overdispersion")
+                shape = pm.Deterministic("abundance_shape", spread**-2)
+                counts = pm.NegativeBinomial.dist(mu=pt.exp(log_m), alpha=shape)
+            else:
+                counts = pm.Poisson.dist(mu=pt.exp(log_m))
+            log_likelihood = pm.logp(counts, data.detected) + conditional_log_likelihood(
+                tau, stats, heterogeneity, behaviour
+            )
+            pm.Potential("likelihood", log_likelihood.sum())
+            pm.Deterministic("log_likelihood_period", log_likelihood, dims=PERIOD_DIM)
+        return model
+
+    def _detection(self, structure, priors, data: CaptureData, steps):
+        """Occasion logits tau_{t,k} = mu_t + w_t' theta + omega_{t,k}, shape (T, K) or (T, 1),
+        with the level a and slope b_mu of the reporting trend."""
+        level = priors["detection_level"].create("detection_level")
+        slope = priors["detection_slope"].create("detection_slope")
+        mu = level + slope * steps
+        if structure["detection_trend"] == "random-walk":
+            sd = priors["detection_sd"].create("detection_sd")
+            innovation = pm.Normal("detection_innovation", 0.0, 1.0, dims=STEP_DIM)
+            walk = pt.concatenate([pt.zeros(1), pt.cumsum(innovation)])
+            mu = mu + sd * (walk - walk.mean())
+        names = structure["reporting_covariates"]
+        if names:
+            effect = priors["reporting_effect"].create(
+                "reporting_effect", dims=REPORTING_COVARIATE_DIM
+            )
+            x = np.stack([_standardised(data.covariates[n]) for n in names], axis=1)
+            mu = mu + pt.dot(x, effect)
+        mu = pm.Deterministic("reporting_level", mu, dims=PERIOD_DIM)
+        if not structure["occasion_noise"]:
+            return mu[:, None], level, slope
+        sd = priors["occasion_sd"].create("occasion_sd")
+        counts = data.stats["captures"].values
+        centred = (counts >= CENTRING_COUNT) & data.mask
+        raw = pm.Flat(
+            "occasion_effect_raw", dims=(PERIOD_DIM, OCCASION_DIM), initval=np.zeros(counts.shape)
+        )
+        scale = pt.where(centred, 1.0, sd)
+        pm.Potential("occasion_effect_prior", pm.logp(pm.Normal.dist(0.0, sd / scale), raw).sum())
+        return mu[:, None] + raw * scale, level, slope
+
+    def _heterogeneity(self, structure, priors, n_periods: int) -> Heterogeneity | None:
+        if structure["heterogeneity"] == "none":
+            return None
+        sd = priors["heterogeneity_sd"].create("heterogeneity_sd")
+        if structure["heterogeneity_pooling"] == "partial":
+            spread = priors["heterogeneity_spread"].create("heterogeneity_spread")
+            deviation = pm.Normal("heterogeneity_deviation", 0.0, 1.0, dims=PERIOD_DIM)
+            sd = pm.Deterministic(
+                "heterogeneity_sd_period", sd * pt.exp(spread * deviation), dims=PERIOD_DIM
+            )
+        else:
+            sd = pt.repeat(sd, n_periods)
+        nodes, log_weight = trapezoid_normal(structure["quadrature_nodes"])
+        return Heterogeneity(sd[:, None] * nodes, pt.as_tensor_variable(log_weight))
+
+    def _abundance(self, structure, priors, data, steps, detection_level, detection_slope):
+        """log lambda_t = log D_t + x_t' gamma + eta_t with the trend eta_t (non-centred).
+
+        The sampler sees the level and slope of log m_t = log(lambda_t P*_t), which n_t pins
+        down; the abundance level alpha = level_m - a - offset and slope beta = slope_m - b_mu
+        are linear in them (unit Jacobian), and their priors are Potentials. The deviations
+        from the line, sd * dev_t, are non-centred (their scale is usually small compared
+        with what one period's recaptures can resolve).
+        """
+        n_periods = data.n_periods
+        log_n = np.log(np.maximum(data.detected, 1.0))
+        start_slope, start_level = np.polyfit(steps, log_n, 1)
+        log_d = _log_denominator(data)
+        offset = float(np.mean(np.log(data.n_occasions)) + np.mean(log_d))
+        detected_level = pm.Flat("detected_level", initval=start_level)
+        detected_slope = pm.Flat("detected_slope", initval=start_slope)
+        level = pm.Deterministic("abundance_level", detected_level - detection_level - offset)
+        slope = pm.Deterministic("abundance_slope", detected_slope - detection_slope)
+        pm.Potential(
+            "abundance_level_prior", pm.logp(priors["abundance_level"].dist_object(), level)
+        )
+        pm.Potential(
+            "abundance_slope_prior", pm.logp(priors["abundance_slope"].dist_object(), slope)
+        )
+        sd = priors["abundance_sd"].create("abundance_sd")
+        trend = structure["abundance_trend"]
+        if trend == "linear":
+            deviation = pm.Normal("abundance_innovation", 0.0, 1.0, dims=PERIOD_DIM)
+        else:
+            count = n_periods - 1 if trend == "random-walk" else n_periods - 2
+            innovation = pm.Normal("abundance_innovation", 0.0, 1.0, shape=max(count, 0))
+            deviation = pt.dot(_walk_matrix(n_periods, trend), innovation)
+        eta = level + slope * steps + sd * deviation
+        names = structure["abundance_covariates"]
+        if names:
+            effect = priors["abundance_effect"].create(
+                "abundance_effect", dims=ABUNDANCE_COVARIATE_DIM
+            )
+            x = np.stack([_standardised(data.covariates[n]) for n in names], axis=1)
+            eta = eta + pt.dot(x, effect)
+        return log_d + eta
+
+    # ------------------------------------------------------------------ after sampling
+    def derive(self, posterior, spec, data, rng) -> xr.Dataset:
+        structure = self.structure(spec)
+        p_star = posterior["detection_fraction"]
+        expected = np.exp(posterior["log_expected_abundance"])
+        shape = None
+        if structure["abundance"] == "negative-binomial":
+            shape = posterior["abundance_shape"].values[..., None]
+        unseen = unseen_draws(rng, expected.values, 1.0 - p_star.values, data.detected, shape)
+        abundance = xr.DataArray(data.detected + unseen, dims=p_star.dims, coords=p_star.coords)
+        derived = trend_derived(abundance, p_star, data.detected)
+        derived["N"] = abundance
+        derived["expected_abundance"] = expected
+        rate = np.expm1(posterior["abundance_slope"])
+        rate.attrs = {"summary_block": "trend", "summary_prob_positive": True}
+        derived["abundance_growth_rate"] = rate
+        return derived
+
+    def posterior_warnings(self, posterior, spec, data) -> list[str]:
+        return posterior_warnings(posterior, self.structure(spec), data)
