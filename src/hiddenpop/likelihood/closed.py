@@ -165,7 +165,7 @@ def normal_quadrature(
     weights proportional to the normal density. For strong heterogeneity the integrands
     e^{m s} / D(s) turn into steps of width ~1/sigma that fixed Gauss-Hermite nodes resolve
     badly: at sigma ~ 1.5 with 50 occasions or sigma ~ 3.5 with 5, 40 (even 80) Gauss-Hermite
-    nodes move the maximum-likelihood N by 1-10%, whereas 121 trapezoid nodes match adaptive
+    nodes move the maximum-likelihood N by 1.5-11%, whereas 121 trapezoid nodes match adaptive
     quadrature to 1e-4 (docs/validation_closed.md). For sigma below ~1 both rules agree.
     """
     if rule == "gauss-hermite":
