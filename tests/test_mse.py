@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytensor
 import pytest
+import xarray as xr
 from scipy import stats
 
 from hiddenpop.cli import main
@@ -244,3 +245,32 @@ def test_cli_fits_lists_with_both_models(tmp_path, capsys):
     assert set(summary["growth"]) >= {"true", "reporting", "observed", "prob_true_growth"}
     for q05, q95 in zip(summary["N"]["q05"], summary["N"]["q95"], strict=True):
         assert q05 < 600 < q95 * 1.05
+
+
+def test_derive_draws_n_and_growth_by_source_without_sampling():
+    data = two_periods()
+    spec = load_model("mse-loglinear")
+    rng = np.random.default_rng(0)
+    chains, draws = 2, 50
+    reach = np.broadcast_to(
+        [[0.3, 0.25, 0.35, 0.2], [0.45, 0.25, 0.35, 0.0]], (chains, draws, 2, 4)
+    )
+    p_star = 1 - np.prod(1 - reach, axis=-1)
+    posterior = xr.Dataset(
+        {
+            "detection_fraction": (("chain", "draw", PERIOD_DIM), p_star),
+            "log_expected_abundance": (
+                ("chain", "draw", PERIOD_DIM),
+                np.full((2, 50, 2), np.log(400.0)),
+            ),
+            "source_detection": (("chain", "draw", PERIOD_DIM, SOURCE_DIM), reach),
+        },
+        coords={PERIOD_DIM: data.periods, SOURCE_DIM: list("ABCD")},
+    )
+    derived = family_of(spec).derive(posterior, spec, data, rng)
+    assert np.all(derived["N"].values >= data.detected)
+    assert abs(derived["N"].values.mean() - 400) < 15
+    growth = derived["reporting_growth_by_source"]
+    assert list(growth["growth_source"].values) == ["A", "B", "C"]  # D absent in period 2
+    assert np.allclose(growth.values[..., 0], 1.5) and growth.attrs["summary_block"]
+    assert np.isnan(derived["source_growth"].sel(period=2, source="D")).all()

@@ -108,24 +108,41 @@ def mle_exists(counts: np.ndarray, design: np.ndarray, tol: float = 1e-7) -> boo
     return bool(result.status == 0 and -result.fun > tol)
 
 
+def _deviance(counts: np.ndarray, mu: np.ndarray) -> float:
+    return float(2 * np.sum(special.xlogy(counts, counts / mu) - (counts - mu)))
+
+
 def _irls(
     counts: np.ndarray, design: np.ndarray, max_iter: int = 200
 ) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Poisson GLM (log link) by IRLS: (beta, fitted mu, converged)."""
-    eta = np.log(counts + 0.5)
-    beta = np.linalg.lstsq(design, eta, rcond=None)[0]
-    previous = np.inf
+    """Poisson GLM (log link) by IRLS with step halving: (beta, fitted mu, converged).
+
+    The linear predictor is kept in [-50, 50]: a cell whose MLE is 0 (an extended MLE) then
+    has a fitted mean of about e^-50 instead of overflowing the weights.
+    """
+
+    def fitted(beta: np.ndarray) -> np.ndarray:
+        return np.exp(np.clip(design @ beta, -50.0, 50.0))
+
+    beta = np.linalg.lstsq(design, np.log(counts + 0.5), rcond=None)[0]
+    mu = fitted(beta)
+    deviance = _deviance(counts, mu)
     for _ in range(max_iter):
-        eta = np.clip(design @ beta, -700, 700)
-        mu = np.exp(eta)
-        z = eta + (counts - mu) / mu
+        z = np.log(mu) + (counts - mu) / mu
         weighted = design * mu[:, None]
-        beta = np.linalg.lstsq(design.T @ weighted, weighted.T @ z, rcond=None)[0]
-        mu = np.exp(np.clip(design @ beta, -700, 700))
-        deviance = 2 * np.sum(special.xlogy(counts, counts / mu) - (counts - mu))
-        if abs(previous - deviance) < 1e-10 * (1 + abs(deviance)):
+        target = np.linalg.lstsq(design.T @ weighted, weighted.T @ z, rcond=None)[0]
+        step = 1.0
+        while True:
+            trial = beta + step * (target - beta)
+            trial_mu = fitted(trial)
+            trial_deviance = _deviance(counts, trial_mu)
+            if trial_deviance <= deviance + 1e-9 * (1 + abs(deviance)) or step < 1e-6:
+                break
+            step /= 2
+        converged = abs(deviance - trial_deviance) < 1e-10 * (1 + abs(deviance))
+        beta, mu, deviance = trial, trial_mu, trial_deviance
+        if converged:
             return beta, mu, True
-        previous = deviance
     return beta, mu, False
 
 
@@ -200,7 +217,7 @@ def fit_loglinear(
     n = int(counts.sum())
     stderr = float(np.sqrt(unseen + unseen**2 * covariance[0, 0]))
     log_likelihood = float(np.sum(special.xlogy(counts, mu) - mu))
-    deviance = float(2 * np.sum(special.xlogy(counts, counts / mu) - (counts - mu)))
+    deviance = _deviance(counts, mu)
     n_parameters = design.shape[1]
     design_full = np.vstack([np.eye(1, n_parameters), design])
     interval = (
