@@ -12,8 +12,10 @@ import importlib.util
 import json
 import os
 import warnings
+from collections.abc import Callable
 from datetime import UTC, datetime
 
+import arviz as az
 import numpy as np
 import pymc as pm
 import xarray as xr
@@ -90,7 +92,7 @@ def fit(
     tune: int = 1000,
     chains: int = 4,
     seed: int | None = None,
-    sampler: str = "auto",
+    sampler: str | Callable[..., az.InferenceData] = "auto",
     target_accept: float = 0.9,
     denominator=None,
     progressbar: bool = False,
@@ -109,7 +111,11 @@ def fit(
         Sampler settings; the seed (drawn and recorded when None) also seeds the derived
         draws (N = n + unseen) and the posterior predictive check.
     sampler
-        ``"auto"``, ``"nutpie"``, ``"pymc"`` or ``"numpyro"``.
+        ``"auto"``, ``"nutpie"``, ``"pymc"`` or ``"numpyro"``; or a callable
+        ``sampler(pymc_model, *, draws, tune, chains, random_seed, target_accept, progressbar)``
+        returning InferenceData in place of ``pm.sample`` (e.g. the compiled-model cache of
+        ``hiddenpop.study``, which reuses one compilation across datasets); its ``name``
+        attribute is recorded as the sampler.
     denominator
         Base population per period (array in period order, or ``{period: value}``): adds
         prevalence per 10,000.
@@ -123,7 +129,8 @@ def fit(
     spec = load_model(model)
     family = family_of(spec)
     family.validate(spec)
-    sampler = _check_sampler(sampler)
+    sample = sampler if callable(sampler) else None
+    sampler = getattr(sampler, "name", "custom") if sample else _check_sampler(sampler)
     denominator_values = _denominator_array(denominator, data)
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])
@@ -136,17 +143,23 @@ def fit(
     with pymc_model, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*The effect of Potentials.*")
         warnings.filterwarnings("ignore", category=FutureWarning)
-        idata = pm.sample(
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            cores=min(chains, os.cpu_count() or 1),
-            random_seed=int(sample_seed),
-            nuts_sampler=sampler,
-            target_accept=target_accept,
-            progressbar=progressbar,
-            compute_convergence_checks=False,
-        )
+        settings = {
+            "draws": draws,
+            "tune": tune,
+            "chains": chains,
+            "random_seed": int(sample_seed),
+            "target_accept": target_accept,
+            "progressbar": progressbar,
+        }
+        if sample is not None:
+            idata = sample(pymc_model, **settings)
+        else:
+            idata = pm.sample(
+                **settings,
+                cores=min(chains, os.cpu_count() or 1),
+                nuts_sampler=sampler,
+                compute_convergence_checks=False,
+            )
     rng = np.random.default_rng(derive_seed)
     posterior = idata.posterior
     if "log_likelihood_period" in posterior:

@@ -50,6 +50,9 @@ class Prior:
     params: Mapping[str, float | str] = field(default_factory=dict)
 
     def __post_init__(self):
+        # per-period values come back from to_dict() (saved fits, JSON) as lists
+        params = {k: _as_array(k, v) if isinstance(v, list) else v for k, v in self.params.items()}
+        object.__setattr__(self, "params", params)
         if self.dist not in DISTRIBUTIONS:
             raise ModelSpecError(
                 f"unknown prior distribution '{self.dist}'; use one of {', '.join(DISTRIBUTIONS)}."
@@ -134,6 +137,12 @@ class Prior:
             for k, v in self.params.items()
         )
         return f"{self.dist}({inside})"
+
+
+def _as_array(name: str, values: list) -> np.ndarray:
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        raise ModelSpecError(f"prior parameter {name} must be a number or a list of numbers.")
+    return np.asarray(values, dtype=float)
 
 
 def _is_data(params: Mapping) -> bool:

@@ -1,0 +1,408 @@
+"""Simulation-based calibration (SBC; Talts et al. 2018) of the closed models.
+
+For replicate r: draw every parameter from the prior, simulate detection records from them
+with the project's simulator (the same detection code as the likelihood), fit the model
+with that same prior, and record the rank of each true value among L thinned posterior
+draws. If the model and the sampler are right the ranks are uniform on 0..L; a model that
+is wrong for the data (``generator`` differs from the model) or a biased sampler pushes them
+to the ends or the middle.
+
+Priors. The catalogue priors are centred on the data (``"data"``), which a prior to draw
+from cannot be; calibration uses the fixed priors of :data:`CALIBRATION_PRIORS` (data sets
+of about 300-550 units, per-occasion detection about 0.1-0.35), for the generator and the
+fitted model alike, plus any ``priors`` given.
+
+Generator. Each period is simulated separately with ``n_occasions`` occasions:
+``abundance`` = lambda_t (N_t ~ Poisson), ``detection`` = expit(tau_t); occasion effects
+(Mt, Mth) tau_{t,k} ~ Normal(mu, sigma) as the simulator's occasion noise around mu;
+``heterogeneity_sd`` = sigma_t; ``behaviour`` = b_t; a two-class mixture has support
+(0, gap_t) and weights (w_t, 1 - w_t). Negative-binomial abundance is not simulated.
+
+Uniformity test: ranks pooled over replicates and over a parameter's elements, counted in
+``bins`` equal bins, chi-square test with bins - 1 degrees of freedom; a parameter fails
+when p < ``alpha`` / (number of parameters of the model) (Bonferroni).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+from scipy import stats as scipy_stats
+
+from hiddenpop.data import CaptureData
+from hiddenpop.detection import expit, logit
+from hiddenpop.exceptions import ModelSpecError
+from hiddenpop.modeling import ModelSpec, Prior, family_of, load_model
+from hiddenpop.simulation import SimulationSettings, simulate
+from hiddenpop.study.runner import _write_csv, collect, execute, prepare_directory
+from hiddenpop.study.tasks import fit_seed, replicate_seed
+
+__all__ = [
+    "CALIBRATION_PRIORS",
+    "Calibration",
+    "CalibrationOutcome",
+    "CalibrationTask",
+    "rank_histograms",
+    "run_calibration_task",
+    "uniformity",
+]
+
+#: Fixed priors used to draw and to fit in calibration.
+CALIBRATION_PRIORS = {
+    "abundance": Prior("Normal", {"mu": float(np.log(400.0)), "sigma": 0.3}),
+    "detection": Prior("Normal", {"mu": float(logit(0.2)), "sigma": 0.4}),
+    "heterogeneity_sd": Prior("HalfNormal", {"sigma": 1.0}),
+    "behaviour": Prior("Normal", {"mu": 0.0, "sigma": 0.7}),
+    "mixture_gap": Prior("HalfNormal", {"sigma": 2.0}),
+}
+
+#: Ranked quantities: posterior variable -> how to read its truth from the draws.
+_RANKED = ("log_expected_abundance", "N", "detection_logit", "heterogeneity_sd", "behaviour")
+
+
+#: Priors of per-period variables, given one value per period (see :func:`calibration_spec`).
+_PER_PERIOD = ("abundance", "detection", "heterogeneity_sd", "behaviour")
+
+
+def _per_period(prior: Prior, n_periods: int) -> Prior:
+    params = {k: np.full(n_periods, float(np.mean(v))) for k, v in prior.params.items()}
+    return Prior(prior.dist, params)
+
+
+def calibration_spec(model: str | ModelSpec, priors: dict[str, Prior], n_periods: int):
+    """The model with the calibration priors (those it has), then ``priors``.
+
+    Priors of per-period variables get one value per period (arrays), as data-centred
+    priors do: the compiled-model cache then treats them as data, so every calibration
+    and every study of the same model and shape shares one compilation.
+    """
+    spec = load_model(model)
+    family = family_of(spec)
+    if spec.family != "closed":
+        raise ModelSpecError(
+            f"calibration draws data for closed models only; {spec.name} is '{spec.family}'."
+        )
+    structure = family.structure(spec)
+    if structure["abundance"] != "poisson":
+        raise ModelSpecError(f"calibration simulates Poisson abundance only ({spec.name}).")
+    known = family.default_priors(structure)
+    chosen = {k: p for k, p in {**CALIBRATION_PRIORS, **priors}.items() if k in known}
+    for name in _PER_PERIOD:
+        occasion_effects = name == "detection" and structure["occasion_effects"]
+        if name in chosen and not occasion_effects:
+            chosen[name] = _per_period(chosen[name], n_periods)
+    return spec.with_priors(**chosen), structure
+
+
+def _draw(prior: Prior, size, rng: np.random.Generator) -> np.ndarray:
+    seed = int(rng.integers(2**31))
+    return np.asarray(pm.draw(prior.dist_object(size=size), random_seed=seed), dtype=float)
+
+
+def draw_dataset(
+    generator: str, priors: dict[str, Prior], n_periods: int, n_occasions: int, seed: int
+) -> tuple[CaptureData, dict[str, np.ndarray]]:
+    """Parameters from the generator's prior, and the capture data simulated from them."""
+    spec, structure = calibration_spec(generator, priors, n_periods)
+    chosen = {**CALIBRATION_PRIORS, **priors, **spec.priors}
+    rng = np.random.default_rng(seed)
+    truth = {"log_expected_abundance": _draw(chosen["abundance"], n_periods, rng)}
+    detection = chosen["detection"]
+    records, abundance, occasion_logits = [], [], []
+    if structure["occasion_effects"] and detection.dist != "Normal":
+        raise ModelSpecError("occasion effects are simulated from a Normal detection prior.")
+    if not structure["occasion_effects"]:
+        truth["detection_logit"] = _draw(detection, n_periods, rng)
+    if structure["heterogeneity"] == "normal":
+        truth["heterogeneity_sd"] = _draw(chosen["heterogeneity_sd"], n_periods, rng)
+    if structure["heterogeneity"] == "mixture":
+        truth["mixture_gap"] = _draw(chosen["mixture_gap"], n_periods, rng)
+        truth["mixture_weight"] = rng.uniform(size=n_periods)
+    if structure["behaviour"]:
+        truth["behaviour"] = _draw(chosen["behaviour"], n_periods, rng)
+    for t in range(n_periods):
+        settings = {
+            "name": "calibration",
+            "first_period": 2013 + t,
+            "n_periods": 1,
+            "n_occasions": n_occasions,
+            "abundance": float(np.exp(truth["log_expected_abundance"][t])),
+            "behaviour": float(truth.get("behaviour", np.zeros(n_periods))[t]),
+        }
+        if structure["occasion_effects"]:
+            settings["detection"] = float(expit(detection.params["mu"]))
+            settings["occasion_sd"] = float(detection.params["sigma"])
+        else:
+            settings["detection"] = float(expit(truth["detection_logit"][t]))
+        if structure["heterogeneity"] == "normal":
+            settings["heterogeneity_sd"] = float(truth["heterogeneity_sd"][t])
+        if structure["heterogeneity"] == "mixture":
+            weight = float(truth["mixture_weight"][t])
+            settings.update(
+                heterogeneity="mixture",
+                heterogeneity_sd=1.0,
+                mixture_support=(0.0, float(truth["mixture_gap"][t])),
+                mixture_weights=(weight, 1.0 - weight),
+            )
+        sim = simulate(SimulationSettings(**settings), seed=int(rng.integers(2**31)))
+        records.append(sim.records)
+        abundance.append(int(sim.truth["N"].values[0]))
+        occasion_logits.append(sim.truth["occasion_logit"].values[0])
+    truth["N"] = np.asarray(abundance, dtype=float)
+    if structure["occasion_effects"]:
+        truth["detection_logit"] = np.asarray(occasion_logits)
+    table = pd.concat(records, ignore_index=True)
+    data = CaptureData.from_records(
+        table, id="id", period="period", occasion="occasion", occasions="union"
+    )
+    return data, truth
+
+
+def _rank(draws: np.ndarray, value: float, rng: np.random.Generator) -> int:
+    """Number of draws below ``value``, ties split at random (N is discrete)."""
+    below = int(np.sum(draws < value))
+    ties = int(np.sum(draws == value))
+    return below + int(rng.integers(0, ties + 1))
+
+
+@dataclass(frozen=True)
+class CalibrationTask:
+    """One SBC replicate: draw from ``generator``'s prior, fit ``model``, rank the truth."""
+
+    model: str
+    generator: str
+    replicate: int
+    seed: int
+    priors: dict = field(default_factory=dict)
+    n_periods: int = 2
+    n_occasions: int = 5
+    draws: int = 500
+    tune: int = 500
+    chains: int = 2
+    thin_to: int = 99
+    sampler: str = "nutpie"
+
+    @property
+    def label(self) -> str:
+        return self.model if self.generator == self.model else f"{self.model}~{self.generator}"
+
+    @property
+    def key(self) -> str:
+        return f"calibration/{self.label}/r{self.replicate:04d}"
+
+
+def run_calibration_task(task: CalibrationTask) -> pd.DataFrame:
+    """Rank rows ``model, generator, replicate, parameter, element, rank, max_rank``."""
+    import warnings
+
+    from hiddenpop.inference import fit
+    from hiddenpop.study.compiled import worker_sampler
+
+    priors = {name: Prior.from_dict(value) for name, value in task.priors.items()}
+    seed = replicate_seed(task.seed, f"calibration:{task.generator}", task.replicate)
+    data, truth = draw_dataset(task.generator, priors, task.n_periods, task.n_occasions, seed)
+    spec, _ = calibration_spec(task.model, priors, task.n_periods)
+    sampler = worker_sampler() if task.sampler == "nutpie" else task.sampler
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = fit(
+            data,
+            spec,
+            draws=task.draws,
+            tune=task.tune,
+            chains=task.chains,
+            seed=fit_seed(task.seed, "calibration", task.replicate, task.label),
+            sampler=sampler,
+            predictive=False,
+        )
+    posterior = result.posterior.stack(sample=("chain", "draw"))
+    keep = np.unique(np.linspace(0, posterior.sizes["sample"] - 1, task.thin_to).astype(int))
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name in _RANKED:
+        if name not in truth or name not in posterior:
+            continue
+        draws = posterior[name].transpose("sample", ...).values[keep]
+        draws = draws.reshape(len(keep), -1)
+        values = np.asarray(truth[name]).ravel()
+        for element in range(draws.shape[1]):
+            rows.append(
+                {
+                    "model": task.model,
+                    "generator": task.generator,
+                    "replicate": task.replicate,
+                    "parameter": name,
+                    "element": element,
+                    "truth": float(values[element]),
+                    "rank": _rank(draws[:, element], values[element], rng),
+                    "max_rank": len(keep),
+                    "divergences": result.diagnostics.divergences,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def uniformity(ranks: pd.DataFrame, *, bins: int = 5, alpha: float = 0.01) -> pd.DataFrame:
+    """Chi-square test of uniform ranks per model (and generator) and parameter."""
+    records = []
+    for (model, generator), group in ranks.groupby(["model", "generator"], sort=False):
+        n_parameters = group["parameter"].nunique()
+        for parameter, rows in group.groupby("parameter", sort=False):
+            top = int(rows["max_rank"].iloc[0])
+            counts = np.bincount((rows["rank"].to_numpy() * bins) // (top + 1), minlength=bins)
+            chi2, p_value = scipy_stats.chisquare(counts)
+            records.append(
+                {
+                    "model": model,
+                    "generator": generator,
+                    "parameter": parameter,
+                    "n": len(rows),
+                    "chi2": float(chi2),
+                    "df": bins - 1,
+                    "p_value": float(p_value),
+                    "ok": bool(p_value >= alpha / n_parameters),
+                    "counts": " ".join(map(str, counts)),
+                }
+            )
+    return pd.DataFrame(records)
+
+
+def rank_histograms(ranks: pd.DataFrame, path: str | os.PathLike, *, bins: int = 5) -> None:
+    """One histogram per model and parameter, with the 99% band of a uniform count."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = list(ranks.groupby(["model", "generator", "parameter"], sort=False))
+    columns = min(4, len(groups))
+    rows_n = -(-len(groups) // columns)
+    figure, axes = plt.subplots(
+        rows_n, columns, figsize=(3.2 * columns, 2.4 * rows_n), squeeze=False
+    )
+    for axis, ((model, generator, parameter), rows) in zip(axes.flat, groups, strict=False):
+        top = int(rows["max_rank"].iloc[0])
+        counts = np.bincount((rows["rank"].to_numpy() * bins) // (top + 1), minlength=bins)
+        expected = len(rows) / bins
+        low, high = scipy_stats.binom.ppf([0.005, 0.995], len(rows), 1.0 / bins)
+        axis.axhspan(low, high, color="0.85")
+        axis.axhline(expected, color="0.5", lw=1)
+        axis.bar(np.arange(bins), counts, width=0.9, color="tab:blue")
+        title = model if model == generator else f"{model} (data: {generator})"
+        axis.set_title(f"{title}\n{parameter}", fontsize=8)
+        axis.set_xticks([])
+    for axis in axes.flat[len(groups) :]:
+        axis.set_visible(False)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+@dataclass
+class CalibrationOutcome:
+    """Ranks (one row per replicate, parameter and element) and the uniformity tests."""
+
+    ranks: pd.DataFrame
+    tests: pd.DataFrame
+    ran: int
+    out: Path
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.tests["ok"].all())
+
+
+@dataclass
+class Calibration:
+    """SBC of ``models``; ``generators`` maps a model to another model that makes the data.
+
+    Writes ``DIR/ranks.csv``, ``DIR/calibration.csv`` (uniformity tests) and
+    ``DIR/rank_histograms.png``; resumable and parallel like :class:`~hiddenpop.study.Study`.
+    """
+
+    models: list[str]
+    replicates: int
+    seed: int = 0
+    generators: dict[str, str] = field(default_factory=dict)
+    priors: dict[str, Prior] = field(default_factory=dict)
+    n_periods: int = 2
+    n_occasions: int = 5
+    draws: int = 500
+    tune: int = 500
+    chains: int = 2
+    thin_to: int = 99
+    bins: int = 5
+    alpha: float = 0.01
+    sampler: str = "nutpie"
+
+    def tasks(self) -> list[CalibrationTask]:
+        priors = {name: prior.to_dict() for name, prior in self.priors.items()}
+        return [
+            CalibrationTask(
+                model,
+                self.generators.get(model, model),
+                replicate,
+                self.seed,
+                priors,
+                self.n_periods,
+                self.n_occasions,
+                self.draws,
+                self.tune,
+                self.chains,
+                self.thin_to,
+                self.sampler,
+            )
+            for replicate in range(1, self.replicates + 1)
+            for model in self.models
+        ]
+
+    def settings(self) -> dict:
+        return {
+            "kind": "calibration",
+            "seed": self.seed,
+            "priors": {name: prior.to_dict() for name, prior in self.priors.items()},
+            "n_periods": self.n_periods,
+            "n_occasions": self.n_occasions,
+            "draws": self.draws,
+            "tune": self.tune,
+            "chains": self.chains,
+            "thin_to": self.thin_to,
+            "sampler": self.sampler,
+        }
+
+    def run(
+        self,
+        out: str | os.PathLike,
+        *,
+        workers: int = 1,
+        scheduler: str | None = None,
+        client=None,
+        progress: bool = True,
+    ) -> CalibrationOutcome:
+        """Run the missing replicates, test uniformity, write the tables and histograms."""
+        for model in {*self.models, *self.generators.values()}:
+            calibration_spec(model, self.priors, self.n_periods)
+        out = Path(out)
+        prepare_directory(out, self.settings())
+        tasks = self.tasks()
+        ran = execute(
+            tasks,
+            run_calibration_task,
+            out,
+            workers=workers,
+            scheduler=scheduler,
+            client=client,
+            progress=progress,
+            description="calibration fits",
+        )
+        ranks = collect(out, [task.key for task in tasks])
+        tests = uniformity(ranks, bins=self.bins, alpha=self.alpha)
+        _write_csv(ranks, out / "ranks.csv")
+        _write_csv(tests, out / "calibration.csv")
+        rank_histograms(ranks, out / "rank_histograms.png", bins=self.bins)
+        return CalibrationOutcome(ranks, tests, ran, out)
