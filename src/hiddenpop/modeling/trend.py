@@ -141,12 +141,12 @@ class TrendFamily(ModelFamily):
 
     name = "trend"
     structure_options: ClassVar[dict] = {
-        "abundance": ("poisson", ("poisson", "negative-binomial")),
-        "abundance_trend": ("random-walk", ("linear", "random-walk", "smooth")),
+        "abundance": ("negative-binomial", ("poisson", "negative-binomial")),
+        "abundance_trend": ("linear", ("linear", "random-walk", "smooth")),
         "detection_trend": ("linear", ("linear", "random-walk")),
         "occasion_noise": (False, bool),
         "heterogeneity": ("normal", ("none", "normal")),
-        "heterogeneity_pooling": ("partial", ("shared", "partial")),
+        "heterogeneity_pooling": ("shared", ("shared", "partial")),
         "behaviour": (False, bool),
         "quadrature_nodes": (30, int),
         "abundance_covariates": ([], list),
@@ -159,11 +159,12 @@ class TrendFamily(ModelFamily):
             "abundance_level": Prior("Normal", {"mu": "data", "sigma": 2.5}),
             # per-period change of log lambda (the drift of the random walk)
             "abundance_slope": Prior("Normal", {"mu": 0.0, "sigma": 0.5}),
-            "abundance_sd": Prior("HalfNormal", {"sigma": 0.3}),
             # mean over periods of the reporting level mu_t (logit of weekly detection)
             "detection_level": Prior("Normal", {"mu": "data", "sigma": 2.5}),
             "detection_slope": Prior("Normal", {"mu": 0.0, "sigma": 0.5}),
         }
+        if structure["abundance_trend"] != "linear":
+            priors["abundance_sd"] = Prior("HalfNormal", {"sigma": 0.3})
         if structure["detection_trend"] == "random-walk":
             priors["detection_sd"] = Prior("HalfNormal", {"sigma": 0.3})
         if structure["occasion_noise"]:
@@ -241,21 +242,26 @@ class TrendFamily(ModelFamily):
         n_periods = data.n_periods
         steps = np.arange(n_periods) - (n_periods - 1) / 2.0
         with pm.Model(coords=self.coords(spec, data)) as model:
-            tau, detection_level, detection_slope = self._detection(structure, priors, data, steps)
-            heterogeneity = self._heterogeneity(structure, priors, n_periods)
+            shared_sd = None
+            if structure["heterogeneity"] == "normal":
+                shared_sd = priors["heterogeneity_sd"].create("heterogeneity_sd")
+            spread = None
+            if structure["abundance"] == "negative-binomial":
+                spread = priors["abundance_overdispersion"].create("abundance_overdispersion")
+            tau = self._detection(structure, priors, data, steps, shared_sd)
+            heterogeneity = self._heterogeneity(structure, priors, n_periods, shared_sd)
             behaviour = priors["behaviour"].create("behaviour") if structure["behaviour"] else None
             log_p_star = log_detection_probability(tau, data.mask, heterogeneity)
             pm.Deterministic("detection_fraction", pt.exp(log_p_star), dims=PERIOD_DIM)
             log_lambda = pm.Deterministic(
                 "log_expected_abundance",
-                self._abundance(structure, priors, data, steps, detection_level, detection_slope),
+                self._abundance(structure, priors, data, steps, log_p_star, spread),
                 dims=PERIOD_DIM,
             )
             log_m = pm.Deterministic(
                 "log_expected_detected", log_lambda + log_p_star, dims=PERIOD_DIM
             )
-            if structure["abundance"] == "negative-binomial":
-                spread = priors["abundance_overdispersion"].create("abundance_overdispersion")
+            if spread is not None:
                 shape = pm.Deterministic("abundance_shape", spread**-2)
                 counts = pm.NegativeBinomial.dist(mu=pt.exp(log_m), alpha=shape)
             else:
@@ -267,10 +273,22 @@ class TrendFamily(ModelFamily):
             pm.Deterministic("log_likelihood_period", log_likelihood, dims=PERIOD_DIM)
         return model
 
-    def _detection(self, structure, priors, data: CaptureData, steps):
-        """Occasion logits tau_{t,k} = mu_t + w_t' theta + omega_{t,k}, shape (T, K) or (T, 1),
-        with the level a and slope b_mu of the reporting trend."""
-        level = priors["detection_level"].create("detection_level")
+    def _detection(self, structure, priors, data: CaptureData, steps, heterogeneity_sd):
+        """Occasion logits tau_{t,k} = mu_t + w_t' theta + omega_{t,k}, shape (T, K) or (T, 1).
+
+        With heterogeneity the sampler sees c = a + 1.5 sigma_u^2 instead of the level a: at
+        low detection (p_i ~ e^{a + sigma_u z_i}) re-reports pin E[p^2] / E[p] = e^{a + 1.5
+        sigma_u^2}, so a and sigma_u trade off along a parabola that c straightens (unit
+        Jacobian; the prior stays on a).
+        """
+        if heterogeneity_sd is None:
+            level = priors["detection_level"].create("detection_level")
+        else:
+            centre = np.asarray(priors["detection_level"].params.get("mu", 0.0), dtype=float)
+            pinned = pm.Flat("detection_pinned_level", initval=float(centre.mean()))
+            level = pm.Deterministic("detection_level", pinned - 1.5 * heterogeneity_sd**2)
+            prior = pm.logp(priors["detection_level"].dist_object(), level)
+            pm.Potential("detection_level_prior", prior)
         slope = priors["detection_slope"].create("detection_slope")
         mu = level + slope * steps
         if structure["detection_trend"] == "random-walk":
@@ -287,7 +305,7 @@ class TrendFamily(ModelFamily):
             mu = mu + pt.dot(x, effect)
         mu = pm.Deterministic("reporting_level", mu, dims=PERIOD_DIM)
         if not structure["occasion_noise"]:
-            return mu[:, None], level, slope
+            return mu[:, None]
         sd = priors["occasion_sd"].create("occasion_sd")
         counts = data.stats["captures"].values
         centred = (counts >= CENTRING_COUNT) & data.mask
@@ -296,12 +314,11 @@ class TrendFamily(ModelFamily):
         )
         scale = pt.where(centred, 1.0, sd)
         pm.Potential("occasion_effect_prior", pm.logp(pm.Normal.dist(0.0, sd / scale), raw).sum())
-        return mu[:, None] + raw * scale, level, slope
+        return mu[:, None] + raw * scale
 
-    def _heterogeneity(self, structure, priors, n_periods: int) -> Heterogeneity | None:
-        if structure["heterogeneity"] == "none":
+    def _heterogeneity(self, structure, priors, n_periods: int, sd) -> Heterogeneity | None:
+        if sd is None:
             return None
-        sd = priors["heterogeneity_sd"].create("heterogeneity_sd")
         if structure["heterogeneity_pooling"] == "partial":
             spread = priors["heterogeneity_spread"].create("heterogeneity_spread")
             deviation = pm.Normal("heterogeneity_deviation", 0.0, 1.0, dims=PERIOD_DIM)
@@ -313,47 +330,64 @@ class TrendFamily(ModelFamily):
         nodes, log_weight = trapezoid_normal(structure["quadrature_nodes"])
         return Heterogeneity(sd[:, None] * nodes, pt.as_tensor_variable(log_weight))
 
-    def _abundance(self, structure, priors, data, steps, detection_level, detection_slope):
-        """log lambda_t = log D_t + x_t' gamma + eta_t with the trend eta_t (non-centred).
+    def _abundance(self, structure, priors, data, steps, log_p_star, spread):
+        """log lambda_t = o_t + eta_t, o_t = log D_t + x_t' gamma, with the trend eta_t.
 
-        The sampler sees the level and slope of log m_t = log(lambda_t P*_t), which n_t pins
-        down; the abundance level alpha = level_m - a - offset and slope beta = slope_m - b_mu
-        are linear in them (unit Jacobian), and their priors are Potentials. The deviations
-        from the line, sd * dev_t, are non-centred (their scale is usually small compared
-        with what one period's recaptures can resolve).
+        eta_t = alpha + beta s_t + sd dev_t (dev non-centred: its scale is usually small next
+        to what one period's recaptures resolve). The sampler sees the level and slope of
+        log m_t = log(lambda_t P*_t), which n_t pins down: with g_t = o_t + log P*_t,
+
+            alpha = level_m - mean_t(g_t),   beta = slope_m - LS-slope_t(g_t),
+
+        a triangular map with unit diagonal (unit Jacobian), so the priors on alpha and beta
+        are Potentials. log m_t then varies with detection and heterogeneity only through the
+        curvature of log P*_t over t, which removes the lambda-detection-heterogeneity ridge.
+
+        level_m and slope_m are themselves scaled by their expected posterior sd,
+        w = sqrt(mean_t(1 / n_t) + s^2) / sqrt(T) (and / sqrt(sum s_t^2) for the slope), with
+        s the negative-binomial spread (0 under Poisson): the spread decides how tightly the
+        counts pin the line, and without the scaling the pair funnels on s. The Jacobian
+        log w_level + log w_slope is added.
         """
         n_periods = data.n_periods
         log_n = np.log(np.maximum(data.detected, 1.0))
         start_slope, start_level = np.polyfit(steps, log_n, 1)
-        log_d = _log_denominator(data)
-        offset = float(np.mean(np.log(data.n_occasions)) + np.mean(log_d))
-        detected_level = pm.Flat("detected_level", initval=start_level)
-        detected_slope = pm.Flat("detected_slope", initval=start_slope)
-        level = pm.Deterministic("abundance_level", detected_level - detection_level - offset)
-        slope = pm.Deterministic("abundance_slope", detected_slope - detection_slope)
-        pm.Potential(
-            "abundance_level_prior", pm.logp(priors["abundance_level"].dist_object(), level)
-        )
-        pm.Potential(
-            "abundance_slope_prior", pm.logp(priors["abundance_slope"].dist_object(), slope)
-        )
-        sd = priors["abundance_sd"].create("abundance_sd")
-        trend = structure["abundance_trend"]
-        if trend == "linear":
-            deviation = pm.Normal("abundance_innovation", 0.0, 1.0, dims=PERIOD_DIM)
-        else:
-            count = n_periods - 1 if trend == "random-walk" else n_periods - 2
-            innovation = pm.Normal("abundance_innovation", 0.0, 1.0, shape=max(count, 0))
-            deviation = pt.dot(_walk_matrix(n_periods, trend), innovation)
-        eta = level + slope * steps + sd * deviation
+        offset = _log_denominator(data) + pt.zeros(n_periods)
         names = structure["abundance_covariates"]
         if names:
             effect = priors["abundance_effect"].create(
                 "abundance_effect", dims=ABUNDANCE_COVARIATE_DIM
             )
             x = np.stack([_standardised(data.covariates[n]) for n in names], axis=1)
-            eta = eta + pt.dot(x, effect)
-        return log_d + eta
+            offset = offset + pt.dot(x, effect)
+        known = offset + log_p_star
+        variance = float(np.mean(1.0 / np.maximum(data.detected, 1.0)))
+        width = pt.sqrt(variance + (0.0 if spread is None else spread**2))
+        width_level = width / np.sqrt(n_periods)
+        width_slope = width / np.sqrt(np.sum(steps**2))
+        level_z = pm.Flat("detected_level_z", initval=0.0)
+        slope_z = pm.Flat("detected_slope_z", initval=0.0)
+        detected_level = pm.Deterministic("detected_level", start_level + width_level * level_z)
+        detected_slope = pm.Deterministic("detected_slope", start_slope + width_slope * slope_z)
+        pm.Potential("detected_scale_jacobian", pt.log(width_level) + pt.log(width_slope))
+        level = pm.Deterministic("abundance_level", detected_level - known.mean())
+        slope = pm.Deterministic(
+            "abundance_slope", detected_slope - pt.dot(steps, known) / np.sum(steps**2)
+        )
+        pm.Potential(
+            "abundance_level_prior", pm.logp(priors["abundance_level"].dist_object(), level)
+        )
+        pm.Potential(
+            "abundance_slope_prior", pm.logp(priors["abundance_slope"].dist_object(), slope)
+        )
+        trend = structure["abundance_trend"]
+        if trend == "linear":
+            return offset + level + slope * steps
+        sd = priors["abundance_sd"].create("abundance_sd")
+        count = n_periods - 1 if trend == "random-walk" else n_periods - 2
+        innovation = pm.Normal("abundance_innovation", 0.0, 1.0, shape=max(count, 0))
+        deviation = pt.dot(_walk_matrix(n_periods, trend), innovation)
+        return offset + level + slope * steps + sd * deviation
 
     # ------------------------------------------------------------------ after sampling
     def derive(self, posterior, spec, data, rng) -> xr.Dataset:
