@@ -71,6 +71,12 @@ def test_flat_prior_mode_equals_mle(dataset, model, mle_model):
     data = load_dataset(dataset)
     spec = load_model(model)
     mode = posterior_mode_abundance(spec, data)
-    nodes = spec.structure.get("quadrature_nodes", 40)
-    mle = fit_closed(data.stats, mle_model, n_nodes=nodes, interval=None)
+    options = {k: v for k, v in family_of(spec).structure(spec).items() if k.startswith("quad")}
+    mle = fit_closed(
+        data.stats,
+        mle_model,
+        n_nodes=options["quadrature_nodes"],
+        quadrature=options["quadrature"],
+        interval=None,
+    )
     assert mode[0] == pytest.approx(mle.abundance, rel=1e-4)

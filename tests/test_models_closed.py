@@ -15,7 +15,7 @@ import pytest
 
 from hiddenpop.constants import OCCASION_DIM, PERIOD_DIM
 from hiddenpop.datasets import load_dataset
-from hiddenpop.detection import expit
+from hiddenpop.detection import expit, gauss_hermite_normal
 from hiddenpop.exceptions import ConvergenceWarning, ModelSpecError, UnsupportedDataError
 from hiddenpop.inference import fit
 from hiddenpop.likelihood.closed import log_unseen_probability, normal_heterogeneity
@@ -100,7 +100,7 @@ def test_forward_capture_distribution_matches_the_likelihood_and_enumeration():
     tau = rng.normal(-1.0, 0.7, size=(3, 2, 4))
     mask = np.array([[True, True, True, True], [True, True, True, False]])
     sigma = np.array([0.8, 1.3])
-    nodes, log_w = __import__("hiddenpop.detection").detection.gauss_hermite_normal(40)
+    nodes, log_w = gauss_hermite_normal(40)
     shift = np.broadcast_to(sigma[None, :, None] * nodes, (3, 2, len(nodes)))
     log_weight = np.broadcast_to(log_w, shift.shape)
     probabilities = capture_count_probabilities(tau, mask, shift, log_weight)
