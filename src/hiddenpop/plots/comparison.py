@@ -24,6 +24,7 @@ from hiddenpop.plots.elements import (
     OUTER_LABEL,
     PlotError,
     figure_and_axes,
+    growth_axis,
     new_figure,
 )
 
@@ -38,6 +39,7 @@ SENSITIVITY_QUANTITIES = {
     "detection_fraction": "P*: reported at least once",
     "prevalence_per_10k": "prevalence per 10,000",
 }
+PER_PERIOD = ("N", "detection_fraction", "prevalence_per_10k")
 STUDY_METRICS = {
     "coverage_90": f"coverage of the {CREDIBLE_INTERVAL:.0%} interval",
     "bias": "bias (estimate - truth)",
@@ -95,6 +97,7 @@ def plot_sensitivity(
     period=None,
     reference: float | None = None,
     ax: Axes | None = None,
+    title: str | None = None,
 ) -> Figure:
     """Forest plot of one quantity across fits made under different assumptions.
 
@@ -110,6 +113,8 @@ def plot_sensitivity(
     reference : float, optional
         A vertical reference line (default 1 for growth ratios, none otherwise).
     ax : matplotlib Axes, optional
+    title : str, optional
+        Axes title (default: a generic one).
 
     Returns
     -------
@@ -134,13 +139,15 @@ def plot_sensitivity(
     if reference is not None:
         ax.axvline(reference, color=COLOURS["reference"], linestyle="--", linewidth=0.8)
     if quantity.endswith("growth"):
-        ax.set_xscale("log")
+        growth_axis(ax.xaxis)
     ax.set_yticks(y)
     ax.set_yticklabels(table["label"].astype(str))
     ax.set_ylim(-0.7, len(table) - 0.3)
     label = SENSITIVITY_QUANTITIES.get(quantity, quantity)
-    ax.set_xlabel(label if period is None else f"{label} ({period})")
-    ax.set_title("sensitivity: the same quantity under different assumptions")
+    if period is None and quantity in PER_PERIOD and isinstance(results, Mapping) and results:
+        period = next(iter(results.values())).periods[-1]
+    ax.set_xlabel(label if period is None else f"{label} in {period}")
+    ax.set_title(title or "the same quantity under different assumptions")
     ax.legend(loc="best", fontsize="small")
     return figure
 

@@ -17,12 +17,14 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from hiddenpop.constants import CREDIBLE_INTERVAL, INTERVAL_QUANTILES, PERIOD_DIM, TAIL_QUANTILES
 from hiddenpop.exceptions import HiddenpopError
 
 __all__ = [
     "COLOURS",
+    "GROWTH_FORMAT",
     "INNER_LABEL",
     "OUTER_LABEL",
     "PlotError",
@@ -30,6 +32,7 @@ __all__ = [
     "draw_band",
     "draw_quantiles",
     "figure_and_axes",
+    "growth_axis",
     "new_figure",
     "period_axis",
     "read_truth",
@@ -46,6 +49,8 @@ COLOURS = {
     "reference": "#7f7f7f",
 }
 OUTER_LABEL = f"{CREDIBLE_INTERVAL:.0%} interval"
+#: Growth ratios on a log axis read as multipliers (x0.5, x1, x2) rather than powers of ten.
+GROWTH_FORMAT = FuncFormatter(lambda value, _: f"×{value:.3g}")
 INNER_LABEL = f"{TAIL_QUANTILES[1] - TAIL_QUANTILES[0]:.0%} interval"
 
 
@@ -119,6 +124,17 @@ def draw_band(
             label=text if bands_labelled else None,
         )
     ax.plot(x, quantiles["q50"], color=colour, marker="o", markersize=3, label=label)
+
+
+def growth_axis(axis) -> None:
+    """Log scale for a growth ratio, ticks at 1, 2, 5 x 10^k read as multipliers (×2)."""
+    if axis.axis_name == "x":
+        axis.axes.set_xscale("log")
+    else:
+        axis.axes.set_yscale("log")
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(GROWTH_FORMAT)
+    axis.set_minor_formatter(NullFormatter())
 
 
 def period_axis(ax: Axes, periods: Sequence, *, label: str = "period") -> np.ndarray:

@@ -15,7 +15,6 @@ import numpy as np
 import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from hiddenpop.constants import PERIOD_DIM
 from hiddenpop.plots.elements import (
@@ -24,6 +23,7 @@ from hiddenpop.plots.elements import (
     draw_band,
     draw_quantiles,
     figure_and_axes,
+    growth_axis,
     period_axis,
     read_truth,
 )
@@ -31,8 +31,6 @@ from hiddenpop.plots.elements import (
 __all__ = ["growth_indices", "plot_decomposition", "plot_trend"]
 
 QUANTITIES = ("abundance", "prevalence")
-#: Growth ratios read as multipliers (x0.5, x1, x2) rather than powers of ten.
-GROWTH_FORMAT = FuncFormatter(lambda value, _: f"×{value:.3g}")
 
 
 def plot_trend(
@@ -197,10 +195,7 @@ def plot_decomposition(
             label="truth: reporting growth",
         )
     left.axhline(1.0, color=COLOURS["reference"], linewidth=0.8)
-    left.set_yscale("log")
-    left.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-    left.yaxis.set_major_formatter(GROWTH_FORMAT)
-    left.yaxis.set_minor_formatter(NullFormatter())
+    growth_axis(left.yaxis)
     left.set_ylabel("growth since the first period (log scale)")
     left.set_title("observed = true × reporting")
     left.legend(loc="best", fontsize="small")
