@@ -173,7 +173,7 @@ def test_mle_existence_check():
     )
     design = loglinear_design(inclusion, [(0, 1), (0, 2), (1, 2)])
     assert mle_exists(np.array([10, 8, 3, 7, 2, 4, 1]), design)
-    # only the cells of the A:B:C (omitted) term's complement are empty: A:B has no support
+    # nobody on both A and B (patterns 110 and 111 empty): gamma_AB -> -inf, no MLE
     assert not mle_exists(np.array([10, 8, 0, 7, 2, 4, 0]), design)
 
 
