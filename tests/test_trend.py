@@ -230,3 +230,30 @@ def test_demo_writes_fit_summary_and_plots(tmp_path, capsys):
     summary = FitResult.load(out / "fit.nc").summary()
     assert summary["model"] == "robust-trend" and "prevalence_per_10k" in summary
     assert len(summary["trend"]["true_growth_step"]["q50"]) == len(summary["periods"]) - 1
+
+
+def test_posterior_predictive_check_flags_wrong_heterogeneity(small):
+    """Freeman-Tukey p-values: draws at the truth (homogeneous, p = 0.12) fit the capture
+    frequencies (every p > 0.01); a heterogeneity sd of 2.5 does not (every p < 0.05)."""
+    spec = load_model("robust-trend")
+    family = family_of(spec)
+    dims = ("chain", "draw")
+    coords = {"chain": [0], "draw": np.arange(100), "period": small.periods}
+    level = np.full((1, 100, small.n_periods), np.log(0.12 / 0.88))
+
+    def p_values(sd: float) -> np.ndarray:
+        posterior = xr.Dataset(
+            {
+                "reporting_level": (("chain", "draw", "period"), level),
+                "heterogeneity_sd": (dims, np.full((1, 100), sd)),
+            },
+            coords=coords,
+        )
+        replicated = family.predict_statistics(
+            posterior, spec, small, np.random.default_rng(0), max_draws=100
+        )
+        assert replicated["frequencies"].shape == (1, 100, small.n_periods, 10)
+        return np.array(replicated.attrs["ppc_p_value"])
+
+    assert np.all(p_values(0.01) > 0.01)
+    assert np.all(p_values(2.5) < 0.05)

@@ -29,8 +29,8 @@ __all__ = ["decomposition_sentence", "period_table", "register", "run"]
 
 #: Defaults chosen so the demo finishes in well under 90 s on 2 cores (compile included)
 #: while the bulk ESS of every parameter stays above 400 (benchmarks/trend.py measures it).
-DEMO_DRAWS = 500
-DEMO_TUNE = 500
+DEMO_DRAWS = 1000
+DEMO_TUNE = 1000
 DEMO_CHAINS = 2
 
 

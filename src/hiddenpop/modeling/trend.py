@@ -48,7 +48,7 @@ import pytensor.tensor as pt
 import xarray as xr
 
 from hiddenpop.classical import chao_lower_bound
-from hiddenpop.constants import OCCASION_DIM, PERIOD_DIM
+from hiddenpop.constants import CAPTURES_DIM, OCCASION_DIM, PERIOD_DIM
 from hiddenpop.data import CaptureData
 from hiddenpop.detection import logit
 from hiddenpop.exceptions import UnsupportedDataError
@@ -60,6 +60,11 @@ from hiddenpop.likelihood.closed import (
 )
 from hiddenpop.modeling.closed import unseen_draws
 from hiddenpop.modeling.families import ModelFamily, register_family
+from hiddenpop.modeling.predictive import (
+    capture_count_probabilities,
+    freeman_tukey,
+    replicate_frequencies,
+)
 from hiddenpop.modeling.priors import Prior
 from hiddenpop.modeling.spec import ModelSpec
 from hiddenpop.modeling.trend_quantities import (
@@ -403,9 +408,60 @@ class TrendFamily(ModelFamily):
         derived["N"] = abundance
         derived["expected_abundance"] = expected
         rate = np.expm1(posterior["abundance_slope"])
-        rate.attrs = {"summary_block": "trend", "summary_prob_positive": True}
+        rate.attrs = {"summary_block": "trend", "summary_prob_positive": 1}  # netCDF: no bools
         derived["abundance_growth_rate"] = rate
         return derived
 
     def posterior_warnings(self, posterior, spec, data) -> list[str]:
         return posterior_warnings(posterior, self.structure(spec), data)
+
+    def predict_statistics(self, posterior, spec, data, rng, max_draws: int = 200) -> xr.Dataset:
+        """Replicated capture frequencies f_m (given n_t) for a thinned set of draws, and the
+        Freeman-Tukey posterior predictive p-value per period (``attrs["ppc_p_value"]``)."""
+        structure = self.structure(spec)
+        stacked = posterior.stack(sample=("chain", "draw"))
+        keep = np.unique(np.linspace(0, stacked.sizes["sample"] - 1, max_draws).astype(int))
+        stacked = stacked.isel(sample=keep)
+
+        def values(name: str) -> np.ndarray:
+            return stacked[name].transpose("sample", ...).values
+
+        n_periods, n_occ = data.mask.shape
+        shape = (len(keep), n_periods, n_occ)
+        tau = np.broadcast_to(values("reporting_level")[..., None], shape).copy()
+        if structure["occasion_noise"]:
+            raw, sd = values("occasion_effect_raw"), values("occasion_sd")[:, None, None]
+            centred = (data.stats["captures"].values >= CENTRING_COUNT) & data.mask
+            tau += np.where(centred, raw, raw * sd)
+        if structure["heterogeneity"] == "normal":
+            if structure["heterogeneity_pooling"] == "partial":
+                sd = values("heterogeneity_sd_period")
+            else:
+                sd = np.repeat(values("heterogeneity_sd")[:, None], n_periods, axis=1)
+            nodes, log_w = trapezoid_normal(structure["quadrature_nodes"])
+            shift = sd[..., None] * nodes
+            log_weight = np.broadcast_to(log_w, shift.shape)
+        else:
+            shift = np.zeros((len(keep), n_periods, 1))
+            log_weight = np.zeros_like(shift)
+        behaviour = None
+        if structure["behaviour"]:
+            behaviour = np.repeat(values("behaviour")[:, None], n_periods, axis=1)
+        probabilities = capture_count_probabilities(tau, data.mask, shift, log_weight, behaviour)
+        replicated = replicate_frequencies(probabilities, data.detected, rng)
+        seen = probabilities[..., 1:] / probabilities[..., 1:].sum(axis=-1, keepdims=True)
+        expected = seen * data.detected[None, :, None]
+        observed = data.frequencies[None]
+        p_value = (freeman_tukey(replicated, expected) >= freeman_tukey(observed, expected)).mean(
+            axis=0
+        )
+        return xr.Dataset(
+            {"frequencies": (("chain", "draw", PERIOD_DIM, CAPTURES_DIM), replicated[None])},
+            coords={
+                "chain": [0],
+                "draw": np.arange(len(keep)),
+                PERIOD_DIM: data.periods,
+                CAPTURES_DIM: np.arange(1, n_occ + 1),
+            },
+            attrs={"ppc_p_value": p_value.tolist()},
+        )
