@@ -62,13 +62,11 @@ def test_study_tables(serial):
 def test_local_cluster_gives_the_serial_results(serial, tmp_path):
     distributed = pytest.importorskip("distributed")
     compilations = worker_sampler().compilations
-    with (
-        distributed.LocalCluster(
-            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        outcome = _study(3).run(tmp_path, client=client, progress=False)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        # by address, as `hiddenpop study --scheduler ADDRESS` connects
+        outcome = _study(3).run(tmp_path, scheduler=cluster.scheduler_address, progress=False)
     assert outcome.ran == 3
     # compiled once per worker: the cluster's worker shares this process's cache
     assert worker_sampler().compilations == compilations
