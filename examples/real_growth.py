@@ -1,10 +1,10 @@
 """Was it real growth? The hotline case, end to end.
 
-A hotline's reports of IP addresses used for online exploitation rose about sixteen-fold
-over eight years. Did the number of such addresses grow, or did the hotline get better at
-finding them? The counts alone cannot say: the number reported is n_t = N_t · P*_t, the
-population times the probability of being reported at least once, and both factors may
-have grown.
+A hotline's reports of IP addresses used for online exploitation rose steeply over eight
+years (about sixty-fold in this simulation). Did the number of such addresses grow, or did
+the hotline get better at finding them? The counts alone cannot say: the number reported
+is n_t = N_t · P*_t, the population times the probability of being reported at least once,
+and both factors may have grown.
 
 This example simulates the motivating case (`simulate("hotline")`: 52 weekly occasions a
 year, weekly detection rising from 0.08% to 0.25%, the population from 5,000 to 82,000 in a
@@ -19,6 +19,7 @@ few draws); figures and a report go to `HIDDENPOP_EXAMPLE_OUTPUT` (default: here
 
 import os
 import sys
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -68,7 +69,7 @@ print()
 print(result.table().round(3).to_string(index=False))
 print()
 for paragraph in decomposition_sentences(result.summary()):
-    print(paragraph)
+    print(textwrap.fill(paragraph, 92))
 
 # 4. Against the truth (known only because the data are simulated).
 growth = result.summary()["growth"]

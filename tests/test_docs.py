@@ -30,7 +30,7 @@ def built(tmp_path_factory) -> tuple[Path, list[Path]]:
     env = dict(os.environ, HIDDENPOP_QUICK="1", HIDDENPOP_EXAMPLES_OUTPUT=str(output))
     completed = subprocess.run(
         [
-            sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+            sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-j", "auto", "-b", "html",
             "-d", str(html / ".doctrees"), str(DOCS), str(html),
         ],
         env=env,
