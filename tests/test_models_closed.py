@@ -35,12 +35,14 @@ def test_catalogue_lists_the_contract_models():
 
 
 @pytest.mark.parametrize("name", CLOSED)
-def test_logp_and_gradient_finite_at_initial_point_with_dims(name):
-    data = load_dataset("mark_robust_example")  # 5 periods, 2-5 occasions: masking
+@pytest.mark.parametrize("dataset", ["mark_robust_example", "redbacked_vole_robust"])
+def test_logp_and_gradient_finite_at_initial_point_with_dims(name, dataset):
+    # 5 periods of 2-5 occasions (masking); 6 periods of 3 occasions (T != K)
+    data = load_dataset(dataset)
     spec = load_model(name)
     model = family_of(spec).build(spec, data)
     assert list(model.coords[PERIOD_DIM]) == data.periods
-    assert len(model.coords[OCCASION_DIM]) == 5
+    assert len(model.coords[OCCASION_DIM]) == data.mask.shape[1]
     point = model.initial_point()
     logp = model.logp()
     grad = pytensor.grad(logp, model.value_vars)

@@ -81,6 +81,15 @@ def unseen_draws(
     return rng.negative_binomial(size, size / (size + mean))
 
 
+def _per_occasion(prior: Prior) -> Prior:
+    """A prior whose per-period parameters (T,) broadcast over occasions as (T, 1)."""
+    params = {
+        k: v[:, None] if isinstance(v, np.ndarray) and v.ndim == 1 else v
+        for k, v in prior.params.items()
+    }
+    return Prior(prior.dist, params)
+
+
 @register_family
 class ClosedFamily(ModelFamily):
     """Closed-population models; ``[structure]`` options and their defaults below."""
@@ -163,7 +172,7 @@ class ClosedFamily(ModelFamily):
             # start from the data's scale whatever the prior (Flat priors have no centre)
             centre = self.data_centres(data)["detection"]["mu"]
             if structure["occasion_effects"]:
-                tau = priors["detection"].create(
+                tau = _per_occasion(priors["detection"]).create(
                     "detection_logit",
                     dims=(PERIOD_DIM, OCCASION_DIM),
                     initval=np.repeat(centre[:, None], mask.shape[1], axis=1),
