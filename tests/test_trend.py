@@ -257,3 +257,23 @@ def test_posterior_predictive_check_flags_wrong_heterogeneity(small):
 
     assert np.all(p_values(0.01) > 0.01)
     assert np.all(p_values(2.5) < 0.05)
+
+
+def test_identifiability_report_tells_own_recaptures_from_pooling():
+    """A period with 4 recaptures (own sd ~0.5) whose posterior sd of log N is 0.05 leans
+    on the trend; one with 400 recaptures and posterior sd 0.05 stands on its own."""
+    from types import SimpleNamespace
+
+    from hiddenpop.modeling.trend_quantities import identifiability_report
+
+    data = SimpleNamespace(
+        periods=[2016, 2017],
+        detected=np.array([100, 2000]),
+        frequencies=np.array([[96, 4, 0], [1600, 350, 50]]),
+    )
+    rng = np.random.default_rng(0)
+    draws = np.exp(rng.normal([7.0, 9.0], 0.05, size=(1, 400, 2)))
+    posterior = xr.Dataset({"N": (("chain", "draw", "period"), draws)})
+    report = identifiability_report(SimpleNamespace(data=data, posterior=posterior))
+    assert list(report["recaptured"]) == [4, 400]
+    assert list(report["information"]) == ["trend pooling", "own recaptures"]
