@@ -10,14 +10,14 @@ and data, which a saved fit carries.
 
 The key quantities (:func:`key_quantities`), one row each in every table:
 
-==================  ===================================================  ===========
-quantity            definition                                           period
-==================  ===================================================  ===========
-``N``               N_t                                                  each period
-``true_growth``     N_T / N_1                                            ``all``
-``reporting_growth`` P*_T / P*_1                                         ``all``
-``reporting_share`` log realised reporting growth / log observed growth  ``all``
-==================  ===================================================  ===========
+====================  ===================================================  ===========
+quantity              definition                                           period
+====================  ===================================================  ===========
+``N``                 N_t                                                  each period
+``true_growth``       N_T / N_1                                            ``all``
+``reporting_growth``  P*_T / P*_1                                          ``all``
+``reporting_share``   log realised reporting growth / log observed growth  ``all``
+====================  ===================================================  ===========
 """
 
 from __future__ import annotations

@@ -99,6 +99,9 @@ def _diagnosis(prior: float, likelihood: float) -> str:
 class PowerScaling(SensitivityCheck):
     """Refit-free power-scaling sensitivity of the key quantities (``arviz.psens``).
 
+    The table has one row per key quantity and period, with columns ``quantity``,
+    ``period``, ``prior_sensitivity``, ``likelihood_sensitivity`` and ``diagnosis``.
+
     Parameters
     ----------
     prior_terms
@@ -106,9 +109,6 @@ class PowerScaling(SensitivityCheck):
         ``["abundance_prior"]``); all of them by default.
     delta
         Half-width of the power range, alpha in [1 / (1 + delta), 1 + delta].
-
-    The table has one row per key quantity and period: ``quantity, period,
-    prior_sensitivity, likelihood_sensitivity, diagnosis``.
     """
 
     name = "power-scaling"

@@ -3,24 +3,24 @@
 Columns (CONTRACT.md ``summary.csv`` first, then extras). The estimate is the posterior mean,
 intervals are the equal-tailed 90% intervals; per-period rows (``N``) are pooled over periods.
 
-===================  ==================================================================
-column               meaning
-===================  ==================================================================
-``coverage_90``      share of rows whose 90% interval holds the truth
-``bias``             mean of (estimate - truth)
-``rmse``             root mean square of (estimate - truth)
-``mean_width``       mean width of the 90% interval
-``n``                rows scored (replicates x periods)
-``relative_bias``    mean of (estimate / truth - 1): comparable across scales
-``relative_rmse``    root mean square of (estimate / truth - 1)
-``prob_right_sign``  growth only: mean posterior probability that log growth has the sign
-                     of the true log growth (Pr(right sign))
-``share_right_sign`` growth only: share of replicates whose posterior median has that sign
-``coverage_se``      binomial standard error of ``coverage_90``: sqrt(c (1 - c) / n)
-``failed``           fits that raised an error (not scored)
-``divergent_fits``   fits with at least one divergent transition
-``seconds``          mean wall time of a fit (simulation, sampling and scoring)
-===================  ==================================================================
+====================  =================================================================
+column                meaning
+====================  =================================================================
+``coverage_90``       share of rows whose 90% interval holds the truth
+``bias``              mean of (estimate - truth)
+``rmse``              root mean square of (estimate - truth)
+``mean_width``        mean width of the 90% interval
+``n``                 rows scored (replicates x periods)
+``relative_bias``     mean of (estimate / truth - 1): comparable across scales
+``relative_rmse``     root mean square of (estimate / truth - 1)
+``prob_right_sign``   growth only: mean posterior probability that log growth has the sign
+                      of the true log growth (Pr(right sign))
+``share_right_sign``  growth only: share of replicates whose posterior median has that sign
+``coverage_se``       binomial standard error of ``coverage_90``: sqrt(c (1 - c) / n)
+``failed``            fits that raised an error (not scored)
+``divergent_fits``    fits with at least one divergent transition
+``seconds``           mean wall time of a fit (simulation, sampling and scoring)
+====================  =================================================================
 """
 
 from __future__ import annotations
