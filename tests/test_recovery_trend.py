@@ -1,8 +1,6 @@
 """Recovery of the trend model on the scenario catalogue (slow: one compilation per fit).
 
-Each scenario is simulated once (seed 1; ``hotline`` seed 2, see docs/trend_model.md: on
-seed 1 the shared, weakly identified heterogeneity scale puts the level of N low in every
-period at once while growth is covered) and fitted with ``robust-trend`` (2 chains x 500
+Each scenario is simulated once (seed 1) and fitted with ``robust-trend`` (2 chains x 500
 draws after 500 tuning steps; ``trap-shy`` with the behavioural option on). Tolerances:
 
 - the 90% interval of N_t contains the true N_t in all periods but at most one (with 5-8
@@ -11,8 +9,9 @@ draws after 500 tuning steps; ``trap-shy`` with the behavioural option on). Tole
 - Pr(N_T > N_1) > 0.9 where N grows at least x2 and < 0.1 where it halves;
 - no divergent transitions.
 
-The N_t check is an expected failure on ``heterogeneity`` (``LEVEL_XFAIL``): a known, shared
-level offset, reported rather than hidden.
+The N_t check is an expected failure on ``heterogeneity`` and ``hotline`` (``LEVEL_XFAIL``):
+a known level offset shared by all periods, reported rather than hidden (and not avoided by
+choosing another seed).
 """
 
 from __future__ import annotations
@@ -38,14 +37,19 @@ SCENARIOS = {
     "heterogeneity": ({}, 1, 1),
     "trap-shy": ({"behaviour": True}, 1, 1),
     "declining-population": ({}, -1, 1),
-    "hotline": ({}, 1, 2),
+    "hotline": ({}, 1, 1),
 }
 
 
 #: Levels of N under strong heterogeneity rest on sigma_u (Link 2003). On `heterogeneity`
 #: seed 1 the posterior of sigma_u is 1.38 +- 0.04 (truth 1.5), per-period maximum-likelihood
 #: Mh fits agree (1.29-1.44) and N_t is ~10% low in every period; growth is covered.
-LEVEL_XFAIL = {"heterogeneity": "level of N ~10% low under sigma_u = 1.5 (see docs/trend_model.md)"}
+LEVEL_XFAIL = {
+    "heterogeneity": "level of N ~10% low under sigma_u = 1.5 (see docs/trend_model.md)",
+    # hotline seed 1: the shared heterogeneity scale, barely identified by thin recaptures
+    # (posterior 0.31 +- 0.13, truth 0.5), puts N low in every period; growth is covered
+    "hotline": "level of N low in every period: sigma_u weakly identified by thin recaptures",
+}
 
 
 @functools.cache
