@@ -12,7 +12,12 @@ import numpy as np
 
 from hiddenpop.detection import expit, unit_logit
 
-__all__ = ["capture_count_probabilities", "freeman_tukey", "replicate_frequencies"]
+__all__ = [
+    "capture_count_probabilities",
+    "freeman_tukey",
+    "frequency_check",
+    "replicate_frequencies",
+]
 
 
 def capture_count_probabilities(
@@ -75,3 +80,30 @@ def replicate_frequencies(
 def freeman_tukey(frequencies: np.ndarray, expected: np.ndarray) -> np.ndarray:
     """Freeman-Tukey discrepancy sum_m (sqrt f_m - sqrt E_m)^2 over the last axis."""
     return ((np.sqrt(frequencies) - np.sqrt(expected)) ** 2).sum(axis=-1)
+
+
+def frequency_check(
+    tau: np.ndarray,
+    mask: np.ndarray,
+    shift: np.ndarray,
+    log_weight: np.ndarray,
+    behaviour: np.ndarray | None,
+    detected: np.ndarray,
+    frequencies: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior predictive check of the capture frequencies.
+
+    Returns replicated f_m given n_t, shape (S, T, K), and per period the posterior predictive
+    p-value Pr(FT(f_rep, E) >= FT(f_obs, E)) of the Freeman-Tukey discrepancy against the
+    expected frequencies E of each draw. Arguments as in :func:`capture_count_probabilities`.
+    """
+    probabilities = capture_count_probabilities(tau, mask, shift, log_weight, behaviour)
+    replicated = replicate_frequencies(probabilities, detected, rng)
+    seen = probabilities[..., 1:] / probabilities[..., 1:].sum(axis=-1, keepdims=True)
+    expected = seen * detected[None, :, None]
+    observed = frequencies[None]
+    p_value = (freeman_tukey(replicated, expected) >= freeman_tukey(observed, expected)).mean(
+        axis=0
+    )
+    return replicated, p_value

@@ -60,11 +60,7 @@ from hiddenpop.likelihood.closed import (
 )
 from hiddenpop.modeling.closed import unseen_draws
 from hiddenpop.modeling.families import ModelFamily, register_family
-from hiddenpop.modeling.predictive import (
-    capture_count_probabilities,
-    freeman_tukey,
-    replicate_frequencies,
-)
+from hiddenpop.modeling.predictive import frequency_check
 from hiddenpop.modeling.priors import Prior
 from hiddenpop.modeling.spec import ModelSpec
 from hiddenpop.modeling.trend_quantities import (
@@ -447,13 +443,8 @@ class TrendFamily(ModelFamily):
         behaviour = None
         if structure["behaviour"]:
             behaviour = np.repeat(values("behaviour")[:, None], n_periods, axis=1)
-        probabilities = capture_count_probabilities(tau, data.mask, shift, log_weight, behaviour)
-        replicated = replicate_frequencies(probabilities, data.detected, rng)
-        seen = probabilities[..., 1:] / probabilities[..., 1:].sum(axis=-1, keepdims=True)
-        expected = seen * data.detected[None, :, None]
-        observed = data.frequencies[None]
-        p_value = (freeman_tukey(replicated, expected) >= freeman_tukey(observed, expected)).mean(
-            axis=0
+        replicated, p_value = frequency_check(
+            tau, data.mask, shift, log_weight, behaviour, data.detected, data.frequencies, rng
         )
         return xr.Dataset(
             {"frequencies": (("chain", "draw", PERIOD_DIM, CAPTURES_DIM), replicated[None])},
