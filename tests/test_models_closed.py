@@ -17,7 +17,7 @@ from hiddenpop.constants import OCCASION_DIM, PERIOD_DIM
 from hiddenpop.datasets import load_dataset
 from hiddenpop.detection import expit, gauss_hermite_normal
 from hiddenpop.exceptions import ConvergenceWarning, ModelSpecError, UnsupportedDataError
-from hiddenpop.inference import fit
+from hiddenpop.inference import available_samplers, fit
 from hiddenpop.likelihood.closed import log_unseen_probability, normal_heterogeneity
 from hiddenpop.modeling import Prior, family_of, load_model, model_names, parse_model
 from hiddenpop.modeling.predictive import capture_count_probabilities
@@ -194,17 +194,20 @@ def test_samplers_agree_and_missing_ones_are_named():
     data = load_dataset("hare")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        # numpyro joins where JAX is installed (not in the test extra: a 600 MB install)
         runs = {
             sampler: fit(data, "M0", draws=500, tune=300, chains=2, seed=5, sampler=sampler)
-            for sampler in ("pymc", "nutpie")
+            for sampler in ("pymc", "nutpie", "numpyro")
+            if sampler in available_samplers()
         }
+    assert {"pymc", "nutpie"} <= set(runs)
     medians = {k: float(r.abundance.median()) for k, r in runs.items()}
     # M0 on the hares: MLE 75.3 (Otis et al. 1978; Rcapture closedp); the posterior median
     # under the weak default priors sits within a few animals of it for both samplers
     for median in medians.values():
         assert 72 <= median <= 80
-    assert abs(medians["pymc"] - medians["nutpie"]) <= 2
-    if "numpyro" not in __import__("hiddenpop.inference").inference.available_samplers():
+    assert max(medians.values()) - min(medians.values()) <= 2
+    if "numpyro" not in runs:
         with pytest.raises(ModelSpecError, match="needs jax"):
             fit(data, "M0", sampler="numpyro")
     with pytest.raises(ModelSpecError, match="unknown sampler"):
