@@ -1,0 +1,113 @@
+"""The tables of docs/calibration.md from study directories, finished or stopped early.
+
+A study stopped before every task ran still has every finished replicate stored under
+``DIR/tasks`` (replicate-major, so each model has about the same number); this script reads
+those files, scores them with ``hiddenpop.study.summary.summarise`` (and SBC ranks with
+``hiddenpop.study.calibration.uniformity``) and prints the Markdown tables: the pairs where
+the model is right, the pairs where it is not, a pooled line, and the SBC table.
+
+Usage::
+
+    python docs/scripts/calibration_tables.py --study closed/ trend/ --sbc sbc/
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hiddenpop.study.calibration import uniformity
+from hiddenpop.study.summary import summarise
+
+#: (scenario, model) pairs whose generating process is inside the model
+HOMOGENEOUS = ("true-growth", "reporting-growth", "both")
+RIGHT = {
+    **{(s, m): True for s in HOMOGENEOUS for m in ("M0", "Mt", "Mb", "Mh", "Mth")},
+    **{("heterogeneity", m): True for m in ("Mh", "Mth")},
+    ("trap-shy", "Mb"): True,
+    **{(s, "robust-trend"): True for s in (*HOMOGENEOUS, "heterogeneity", "declining-population")},
+}
+COLUMNS = (
+    "| scenario | model | quantity | coverage 90% (± se) | relative bias | relative RMSE "
+    "| mean width | Pr(right sign) | n | divergent fits |"
+)
+
+
+def read_tasks(directory: Path) -> pd.DataFrame:
+    files = sorted((directory / "tasks").rglob("r*.csv"))
+    if not files:
+        raise SystemExit(f"{directory}: no finished tasks")
+    table = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    if "error" in table:
+        table["error"] = table["error"].astype(object).fillna("")
+    return table
+
+
+def _row(r) -> str:
+    sign = "" if pd.isna(r.prob_right_sign) else f"{r.prob_right_sign:.2f}"
+    width = f"{r.mean_width:.3f}" if r.quantity != "N" else f"{r.mean_width:.1f}"
+    return (
+        f"| {r.scenario} | {r.model} | {r.quantity} | {r.coverage_90:.2f} ± {r.coverage_se:.2f} "
+        f"| {r.relative_bias:+.3f} | {r.relative_rmse:.3f} | {width} | {sign} | {r.n} "
+        f"| {r.divergent_fits} |"
+    )
+
+
+def study_tables(results: pd.DataFrame) -> None:
+    summary = summarise(results)
+    summary = summary[summary["quantity"].isin(["N", "true_growth"])]
+    right = summary.apply(lambda r: RIGHT.get((r.scenario, r.model), False), axis=1)
+    fits = results.drop_duplicates(["scenario", "model", "replicate"])
+    per_pair = fits.groupby(["scenario", "model"]).size()
+    print(f"fits: {len(fits)}; replicates per pair: {per_pair.min()}-{per_pair.max()}")
+    for title, rows in (("right", summary[right]), ("wrong", summary[~right])):
+        print(f"\n### model {title}\n\n{COLUMNS}\n|---|---|---|---|---|---|---|---|---|---|")
+        for r in rows.sort_values(["quantity", "scenario", "model"], kind="stable").itertuples():
+            print(_row(r))
+    scored = results[results["quantity"].isin(["N", "true_growth"])]
+    keep = scored.apply(lambda r: RIGHT.get((r.scenario, r.model), False), axis=1)
+    for (model_kind, quantity), rows in scored[keep].groupby(
+        [
+            scored[keep]["model"].eq("robust-trend").map({True: "robust-trend", False: "closed"}),
+            "quantity",
+        ]
+    ):
+        cover = rows["covered_90"].astype(bool).mean()
+        se = np.sqrt(cover * (1 - cover) / len(rows))
+        print(
+            f"pooled, model right, {model_kind}, {quantity}: {cover:.3f} ± {se:.3f} (n={len(rows)})"
+        )
+
+
+def sbc_table(directory: Path) -> None:
+    ranks = read_tasks(directory)
+    table = uniformity(ranks)
+    print("\n| model | parameter | ranks | chi² (4 df) | p | verdict | bin counts |")
+    print("|---|---|---|---|---|---|---|")
+    for r in table.itertuples():
+        label = (
+            r.model
+            if r.generator in (r.model, "", None) or pd.isna(r.generator)
+            else f"{r.model} on {r.generator} data"
+        )
+        verdict = "pass" if r.ok else "FAIL"
+        cells = [label, r.parameter, r.n, f"{r.chi2:.1f}", f"{r.p_value:.3g}", verdict, r.counts]
+        print("| " + " | ".join(map(str, cells)) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--study", nargs="*", default=[], type=Path)
+    parser.add_argument("--sbc", type=Path)
+    args = parser.parse_args()
+    if args.study:
+        study_tables(pd.concat([read_tasks(d) for d in args.study], ignore_index=True))
+    if args.sbc:
+        sbc_table(args.sbc)
+
+
+if __name__ == "__main__":
+    main()
