@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from hiddenpop._numba import prefer_fast_compilation
+
+prefer_fast_compilation()
+
 try:
     __version__ = version("hiddenpop")
 except PackageNotFoundError:  # running from a source tree without installation
