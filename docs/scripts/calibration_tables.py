@@ -36,8 +36,10 @@ COLUMNS = (
 )
 
 
-def read_tasks(directory: Path) -> pd.DataFrame:
+def read_tasks(directory: Path, max_replicate: int | None = None) -> pd.DataFrame:
     files = sorted((directory / "tasks").rglob("r*.csv"))
+    if max_replicate is not None:  # a study stopped early: keep the complete replicates
+        files = [f for f in files if int(f.stem[1:]) <= max_replicate]
     if not files:
         raise SystemExit(f"{directory}: no finished tasks")
     table = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
@@ -102,9 +104,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study", nargs="*", default=[], type=Path)
     parser.add_argument("--sbc", type=Path)
+    parser.add_argument("--max-replicate", type=int, help="ignore replicates above this")
     args = parser.parse_args()
     if args.study:
-        study_tables(pd.concat([read_tasks(d) for d in args.study], ignore_index=True))
+        tables = [read_tasks(d, args.max_replicate) for d in args.study]
+        study_tables(pd.concat(tables, ignore_index=True))
     if args.sbc:
         sbc_table(args.sbc)
 
