@@ -57,6 +57,8 @@ from pathlib import Path
 
 import numpy as np
 
+import hiddenpop  # noqa: F401  (first: sets Numba's optimisation level before PyMC loads Numba)
+
 RESULTS = Path(__file__).parent / "results"
 N_OCCASIONS = 6
 DETECTION = 0.15

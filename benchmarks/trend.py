@@ -39,6 +39,8 @@ import time
 import warnings
 from pathlib import Path
 
+import hiddenpop  # noqa: F401  (first: sets Numba's optimisation level before PyMC loads Numba)
+
 RESULTS = Path(__file__).parent / "results"
 
 

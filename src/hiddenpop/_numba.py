@@ -1,17 +1,17 @@
 """Numba's LLVM optimisation level for the models hiddenpop compiles.
 
 nutpie compiles every model with Numba, and for a single fit that compilation is most of the
-wait: at Numba's default level 3, a closed Mh fit spends about 15 s of its 28 s compiling and
-1 s sampling, and the hotline trend fit 34.5 s compiling and 4 s sampling. At level 0 the
-same fits take 15.7 s (Mh) and 20.8 s (trend: 14.6 s compile, 6.0 s sampling): gradients
-run about 1.5 times slower, compilation twice as fast (docs/performance.md,
-``benchmarks/closed.py`` and ``benchmarks/trend.py`` with ``NUMBA_OPT`` set).
+wait: at Numba's default level 3 the hotline trend fit spends 32-35 s compiling and 4-5 s
+sampling (38 s in all); at level 0, 18-20 s compiling and 6 s sampling (25-26 s): gradients
+cost about 1.5 times more, compilation about half (docs/performance.md).
 
 So importing hiddenpop sets level 0 unless the user chose a level with ``NUMBA_OPT``. Numba
-reads the level when its code generator starts, at the first compilation of the process;
-when Numba was imported earlier (PyMC imports it) the level is set in its config as well,
-which takes effect if nothing has been compiled yet. Results do not depend on the level
-beyond floating-point rounding.
+reads the variable when it is imported, and PyMC imports it: import hiddenpop before PyMC
+(the command line, study workers, benchmarks and test suite do), or set ``NUMBA_OPT=0``
+yourself. When Numba was loaded first, the level is also set in its config, which lowers
+its optimisation passes but not the machine-code generator, created at import: measured,
+that recovers little (hotline trend fit 37.8 s against 25 s). Results do not depend on the
+level beyond floating-point rounding.
 """
 
 from __future__ import annotations
