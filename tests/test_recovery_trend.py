@@ -53,6 +53,16 @@ LEVEL_XFAIL = {
 }
 
 
+def _scenarios(expected_failures: dict[str, str]) -> list:
+    """Every scenario, those in ``expected_failures`` marked xfail with their reason."""
+    return [
+        pytest.param(s, marks=pytest.mark.xfail(reason=expected_failures[s], strict=False))
+        if s in expected_failures
+        else s
+        for s in SCENARIOS
+    ]
+
+
 @functools.cache
 def _fit(scenario: str):
     structure, _, seed = SCENARIOS[scenario]
@@ -88,29 +98,13 @@ def test_trend_model_recovers_growth(scenario):
 DIVERGENCE_XFAIL = {"trap-shy": "2 divergences of 1,000 at seed 1 with the behavioural option"}
 
 
-@pytest.mark.parametrize(
-    "scenario",
-    [
-        pytest.param(s, marks=pytest.mark.xfail(reason=DIVERGENCE_XFAIL[s], strict=False))
-        if s in DIVERGENCE_XFAIL
-        else s
-        for s in SCENARIOS
-    ],
-)
+@pytest.mark.parametrize("scenario", _scenarios(DIVERGENCE_XFAIL))
 def test_trend_model_samples_without_divergences(scenario):
     _, summary = _fit(scenario)
     assert summary["diagnostics"]["divergences"] == 0
 
 
-@pytest.mark.parametrize(
-    "scenario",
-    [
-        pytest.param(s, marks=pytest.mark.xfail(reason=LEVEL_XFAIL[s], strict=False))
-        if s in LEVEL_XFAIL
-        else s
-        for s in SCENARIOS
-    ],
-)
+@pytest.mark.parametrize("scenario", _scenarios(LEVEL_XFAIL))
 def test_trend_model_recovers_abundance(scenario):
     truth, summary = _fit(scenario)
     n_true = truth["N"].values
