@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from hiddenpop.study.calibration import uniformity
+from hiddenpop.study.runner import collect
 from hiddenpop.study.summary import summarise
 
 #: (scenario, model) pairs whose generating process is inside the model
@@ -37,15 +38,13 @@ COLUMNS = (
 
 
 def read_tasks(directory: Path, max_replicate: int | None = None) -> pd.DataFrame:
-    files = sorted((directory / "tasks").rglob("r*.csv"))
+    tasks = directory / "tasks"
+    files = sorted(tasks.rglob("r*.csv"))
     if max_replicate is not None:  # a study stopped early: keep the complete replicates
         files = [f for f in files if int(f.stem[1:]) <= max_replicate]
     if not files:
         raise SystemExit(f"{directory}: no finished tasks")
-    table = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
-    if "error" in table:
-        table["error"] = table["error"].astype(object).fillna("")
-    return table
+    return collect(directory, [f.relative_to(tasks).with_suffix("").as_posix() for f in files])
 
 
 def _row(r) -> str:
@@ -59,29 +58,25 @@ def _row(r) -> str:
 
 
 def study_tables(results: pd.DataFrame) -> None:
-    summary = summarise(results)
-    summary = summary[summary["quantity"].isin(["N", "true_growth"])]
-    right = summary.apply(lambda r: RIGHT.get((r.scenario, r.model), False), axis=1)
+    results = results[results["quantity"].isin(["N", "true_growth", "error"])]
+    pairs = zip(results["scenario"], results["model"], strict=True)
+    right = np.array([RIGHT.get(pair, False) for pair in pairs], dtype=bool)
     fits = results.drop_duplicates(["scenario", "model", "replicate"])
     per_pair = fits.groupby(["scenario", "model"]).size()
     print(f"fits: {len(fits)}; replicates per pair: {per_pair.min()}-{per_pair.max()}")
-    for title, rows in (("right", summary[right]), ("wrong", summary[~right])):
+    for title, rows in (("right", results[right]), ("wrong", results[~right])):
         print(f"\n### model {title}\n\n{COLUMNS}\n|---|---|---|---|---|---|---|---|---|---|")
-        for r in rows.sort_values(["quantity", "scenario", "model"], kind="stable").itertuples():
+        summary = summarise(rows).sort_values(["quantity", "scenario", "model"], kind="stable")
+        for r in summary[summary["quantity"] != "error"].itertuples():
             print(_row(r))
-    scored = results[results["quantity"].isin(["N", "true_growth"])]
-    keep = scored.apply(lambda r: RIGHT.get((r.scenario, r.model), False), axis=1)
-    for (model_kind, quantity), rows in scored[keep].groupby(
-        [
-            scored[keep]["model"].eq("robust-trend").map({True: "robust-trend", False: "closed"}),
-            "quantity",
-        ]
-    ):
-        cover = rows["covered_90"].astype(bool).mean()
-        se = np.sqrt(cover * (1 - cover) / len(rows))
-        print(
-            f"pooled, model right, {model_kind}, {quantity}: {cover:.3f} ± {se:.3f} (n={len(rows)})"
-        )
+    # pooled over the right pairs: one "scenario" per model kind
+    pooled = results[right].assign(
+        scenario="pooled, model right",
+        model=np.where(results[right]["model"] == "robust-trend", "robust-trend", "closed"),
+    )
+    for r in summarise(pooled).itertuples():
+        cover = f"{r.coverage_90:.3f} ± {r.coverage_se:.3f}"
+        print(f"{r.scenario}, {r.model}, {r.quantity}: {cover} (n={r.n})")
 
 
 def sbc_table(directory: Path) -> None:

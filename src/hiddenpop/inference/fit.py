@@ -34,6 +34,8 @@ __all__ = ["SAMPLERS", "available_samplers", "default_model_name", "fit"]
 
 #: sampler name -> modules it needs
 SAMPLERS = {"pymc": (), "nutpie": ("nutpie",), "numpyro": ("jax", "numpyro")}
+#: sampler name -> the hiddenpop extra that installs those modules
+EXTRAS = {"nutpie": "fast", "numpyro": "jax"}
 
 
 def available_samplers() -> list[str]:
@@ -53,8 +55,7 @@ def _check_sampler(sampler: str) -> str:
     if missing:
         raise ModelSpecError(
             f"sampler '{sampler}' needs {', '.join(missing)}; install it "
-            f"(pip install 'hiddenpop[{'jax' if sampler == 'numpyro' else 'fast'}]') or use "
-            "sampler='pymc'."
+            f"(pip install 'hiddenpop[{EXTRAS[sampler]}]') or use sampler='pymc'."
         )
     return sampler
 

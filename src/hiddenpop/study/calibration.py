@@ -344,18 +344,18 @@ class Calibration:
         priors = {name: prior.to_dict() for name, prior in self.priors.items()}
         return [
             CalibrationTask(
-                model,
-                self.generators.get(model, model),
-                replicate,
-                self.seed,
-                priors,
-                self.n_periods,
-                self.n_occasions,
-                self.draws,
-                self.tune,
-                self.chains,
-                self.thin_to,
-                self.sampler,
+                model=model,
+                generator=self.generators.get(model, model),
+                replicate=replicate,
+                seed=self.seed,
+                priors=priors,
+                n_periods=self.n_periods,
+                n_occasions=self.n_occasions,
+                draws=self.draws,
+                tune=self.tune,
+                chains=self.chains,
+                thin_to=self.thin_to,
+                sampler=self.sampler,
             )
             for replicate in range(1, self.replicates + 1)
             for model in self.models

@@ -194,15 +194,15 @@ class Study:
         """Every task, replicate-major so early results cover every model."""
         return [
             StudyTask(
-                scenario,
-                model,
-                replicate,
-                self.seed,
-                dict(self.overrides),
-                self.draws,
-                self.tune,
-                self.chains,
-                self.sampler,
+                scenario=scenario,
+                model=model,
+                replicate=replicate,
+                seed=self.seed,
+                overrides=dict(self.overrides),
+                draws=self.draws,
+                tune=self.tune,
+                chains=self.chains,
+                sampler=self.sampler,
             )
             for replicate in range(1, self.replicates + 1)
             for scenario in self.scenarios
