@@ -34,7 +34,7 @@ import pytensor.tensor as pt
 import xarray as xr
 
 from hiddenpop.classical import chao_lower_bound
-from hiddenpop.constants import CAPTURES_DIM, OCCASION_DIM, PERIOD_DIM
+from hiddenpop.constants import OCCASION_DIM, PERIOD_DIM
 from hiddenpop.data import CaptureData
 from hiddenpop.detection import logit
 from hiddenpop.exceptions import UnsupportedDataError
@@ -47,7 +47,7 @@ from hiddenpop.likelihood.closed import (
     normal_quadrature,
 )
 from hiddenpop.modeling.families import ModelFamily, register_family
-from hiddenpop.modeling.predictive import frequency_check
+from hiddenpop.modeling.predictive import frequency_check_dataset, thinned_draws
 from hiddenpop.modeling.priors import Prior
 from hiddenpop.modeling.spec import ModelSpec
 
@@ -247,12 +247,11 @@ class ClosedFamily(ModelFamily):
     def predict_statistics(self, posterior, spec, data, rng, max_draws: int = 400) -> xr.Dataset:
         """Replicated capture frequencies f_m (given n_t) for a thinned set of draws."""
         structure = self.structure(spec)
-        stacked = posterior.stack(sample=("chain", "draw"))
-        keep = np.unique(np.linspace(0, stacked.sizes["sample"] - 1, max_draws).astype(int))
-        stacked = stacked.isel(sample=keep)
+        stacked = thinned_draws(posterior, max_draws)
+        draws = stacked.sizes["sample"]
         tau = stacked["detection_logit"].transpose("sample", ...).values
         n_periods, n_occ = data.mask.shape
-        tau = np.broadcast_to(tau.reshape(len(keep), n_periods, -1), (len(keep), n_periods, n_occ))
+        tau = np.broadcast_to(tau.reshape(draws, n_periods, -1), (draws, n_periods, n_occ))
         if structure["heterogeneity"] == "normal":
             nodes, log_w = normal_quadrature(structure["quadrature_nodes"], structure["quadrature"])
             sd = stacked["heterogeneity_sd"].transpose("sample", ...).values
@@ -262,22 +261,9 @@ class ClosedFamily(ModelFamily):
             shift = stacked["mixture_support"].transpose("sample", ...).values
             log_weight = np.log(stacked["mixture_weight"].transpose("sample", ...).values)
         else:
-            shift = np.zeros((len(keep), n_periods, 1))
+            shift = np.zeros((draws, n_periods, 1))
             log_weight = np.zeros_like(shift)
         behaviour = (
             stacked["behaviour"].transpose("sample", ...).values if structure["behaviour"] else None
         )
-        replicated, p_value = frequency_check(
-            tau, data.mask, shift, log_weight, behaviour, data.detected, data.frequencies, rng
-        )
-        dims = ("chain", "draw", PERIOD_DIM, CAPTURES_DIM)
-        return xr.Dataset(
-            {"frequencies": (dims, replicated[None])},
-            coords={
-                "chain": [0],
-                "draw": np.arange(len(keep)),
-                PERIOD_DIM: data.periods,
-                CAPTURES_DIM: np.arange(1, n_occ + 1),
-            },
-            attrs={"ppc_p_value": p_value.tolist()},
-        )
+        return frequency_check_dataset(tau, shift, log_weight, behaviour, data, rng)

@@ -9,14 +9,18 @@ serves as an independent check of the likelihood's P* (tests compare the two).
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
 
+from hiddenpop.constants import CAPTURES_DIM, PERIOD_DIM
 from hiddenpop.detection import expit, unit_logit
 
 __all__ = [
     "capture_count_probabilities",
     "freeman_tukey",
     "frequency_check",
+    "frequency_check_dataset",
     "replicate_frequencies",
+    "thinned_draws",
 ]
 
 
@@ -107,3 +111,38 @@ def frequency_check(
         axis=0
     )
     return replicated, p_value
+
+
+def thinned_draws(posterior: xr.Dataset, max_draws: int) -> xr.Dataset:
+    """At most ``max_draws`` evenly spaced draws, chains and draws stacked into ``sample``."""
+    stacked = posterior.stack(sample=("chain", "draw"))
+    keep = np.unique(np.linspace(0, stacked.sizes["sample"] - 1, max_draws).astype(int))
+    return stacked.isel(sample=keep)
+
+
+def frequency_check_dataset(
+    tau: np.ndarray,
+    shift: np.ndarray,
+    log_weight: np.ndarray,
+    behaviour: np.ndarray | None,
+    data,
+    rng: np.random.Generator,
+) -> xr.Dataset:
+    """:func:`frequency_check` on ``data`` (a CaptureData) as a posterior-predictive group.
+
+    ``frequencies`` (chain 0, one draw per row of ``tau``, period, n_captures) holds the
+    replicated f_m; ``attrs["ppc_p_value"]`` the Freeman-Tukey p-value per period.
+    """
+    replicated, p_value = frequency_check(
+        tau, data.mask, shift, log_weight, behaviour, data.detected, data.frequencies, rng
+    )
+    return xr.Dataset(
+        {"frequencies": (("chain", "draw", PERIOD_DIM, CAPTURES_DIM), replicated[None])},
+        coords={
+            "chain": [0],
+            "draw": np.arange(replicated.shape[0]),
+            PERIOD_DIM: data.periods,
+            CAPTURES_DIM: np.arange(1, data.mask.shape[1] + 1),
+        },
+        attrs={"ppc_p_value": p_value.tolist()},
+    )

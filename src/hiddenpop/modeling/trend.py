@@ -48,7 +48,7 @@ import pytensor.tensor as pt
 import xarray as xr
 
 from hiddenpop.classical import chao_lower_bound
-from hiddenpop.constants import CAPTURES_DIM, OCCASION_DIM, PERIOD_DIM
+from hiddenpop.constants import OCCASION_DIM, PERIOD_DIM
 from hiddenpop.data import CaptureData
 from hiddenpop.detection import logit
 from hiddenpop.exceptions import UnsupportedDataError
@@ -60,7 +60,7 @@ from hiddenpop.likelihood.closed import (
 )
 from hiddenpop.modeling.closed import unseen_draws
 from hiddenpop.modeling.families import ModelFamily, register_family
-from hiddenpop.modeling.predictive import frequency_check
+from hiddenpop.modeling.predictive import frequency_check_dataset, thinned_draws
 from hiddenpop.modeling.priors import Prior
 from hiddenpop.modeling.spec import ModelSpec
 from hiddenpop.modeling.trend_quantities import (
@@ -415,15 +415,14 @@ class TrendFamily(ModelFamily):
         """Replicated capture frequencies f_m (given n_t) for a thinned set of draws, and the
         Freeman-Tukey posterior predictive p-value per period (``attrs["ppc_p_value"]``)."""
         structure = self.structure(spec)
-        stacked = posterior.stack(sample=("chain", "draw"))
-        keep = np.unique(np.linspace(0, stacked.sizes["sample"] - 1, max_draws).astype(int))
-        stacked = stacked.isel(sample=keep)
+        stacked = thinned_draws(posterior, max_draws)
+        draws = stacked.sizes["sample"]
 
         def values(name: str) -> np.ndarray:
             return stacked[name].transpose("sample", ...).values
 
         n_periods, n_occ = data.mask.shape
-        shape = (len(keep), n_periods, n_occ)
+        shape = (draws, n_periods, n_occ)
         tau = np.broadcast_to(values("reporting_level")[..., None], shape).copy()
         if structure["occasion_noise"]:
             raw, sd = values("occasion_effect_raw"), values("occasion_sd")[:, None, None]
@@ -438,21 +437,9 @@ class TrendFamily(ModelFamily):
             shift = sd[..., None] * nodes
             log_weight = np.broadcast_to(log_w, shift.shape)
         else:
-            shift = np.zeros((len(keep), n_periods, 1))
+            shift = np.zeros((draws, n_periods, 1))
             log_weight = np.zeros_like(shift)
         behaviour = None
         if structure["behaviour"]:
             behaviour = np.repeat(values("behaviour")[:, None], n_periods, axis=1)
-        replicated, p_value = frequency_check(
-            tau, data.mask, shift, log_weight, behaviour, data.detected, data.frequencies, rng
-        )
-        return xr.Dataset(
-            {"frequencies": (("chain", "draw", PERIOD_DIM, CAPTURES_DIM), replicated[None])},
-            coords={
-                "chain": [0],
-                "draw": np.arange(len(keep)),
-                PERIOD_DIM: data.periods,
-                CAPTURES_DIM: np.arange(1, n_occ + 1),
-            },
-            attrs={"ppc_p_value": p_value.tolist()},
-        )
+        return frequency_check_dataset(tau, shift, log_weight, behaviour, data, rng)
