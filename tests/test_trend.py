@@ -90,6 +90,10 @@ def test_covariates_enter_the_graph(small):
     spec = load_model("robust-trend").with_structure(reporting_covariates=["effort"])
     model = family_of(spec).build(spec, data)
     assert "reporting_effect" in model.named_vars
+    both = spec.with_structure(abundance_covariates=["effort"])
+    model = family_of(both).build(both, data)
+    assert {"reporting_effect", "abundance_effect"} <= set(model.named_vars)
+    assert np.isfinite(model.compile_logp(mode="FAST_COMPILE")(model.initial_point()))
     with pytest.raises(UnsupportedDataError, match="effort"):
         family_of(spec).build(spec, small)
 

@@ -136,6 +136,13 @@ def _standardised(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / (spread if spread > 0 else 1.0)
 
 
+def _covariate_term(data, names, prior, name: str, dim: str):
+    """x beta for the standardised period covariates ``names``; beta ~ ``prior`` named ``name``."""
+    effect = prior.create(name, dims=dim)
+    x = np.stack([_standardised(data.covariates[n]) for n in names], axis=1)
+    return pt.dot(x, effect)
+
+
 @register_family
 class TrendFamily(ModelFamily):
     """Hierarchical robust-design trend model; ``[structure]`` options and defaults below."""
@@ -299,11 +306,9 @@ class TrendFamily(ModelFamily):
             mu = mu + sd * (walk - walk.mean())
         names = structure["reporting_covariates"]
         if names:
-            effect = priors["reporting_effect"].create(
-                "reporting_effect", dims=REPORTING_COVARIATE_DIM
+            mu = mu + _covariate_term(
+                data, names, priors["reporting_effect"], "reporting_effect", REPORTING_COVARIATE_DIM
             )
-            x = np.stack([_standardised(data.covariates[n]) for n in names], axis=1)
-            mu = mu + pt.dot(x, effect)
         mu = pm.Deterministic("reporting_level", mu, dims=PERIOD_DIM)
         if not structure["occasion_noise"]:
             return mu[:, None]
@@ -356,11 +361,9 @@ class TrendFamily(ModelFamily):
         offset = _log_denominator(data) + pt.zeros(n_periods)
         names = structure["abundance_covariates"]
         if names:
-            effect = priors["abundance_effect"].create(
-                "abundance_effect", dims=ABUNDANCE_COVARIATE_DIM
+            offset = offset + _covariate_term(
+                data, names, priors["abundance_effect"], "abundance_effect", ABUNDANCE_COVARIATE_DIM
             )
-            x = np.stack([_standardised(data.covariates[n]) for n in names], axis=1)
-            offset = offset + pt.dot(x, effect)
         known = offset + log_p_star
         variance = float(np.mean(1.0 / np.maximum(data.detected, 1.0)))
         width = pt.sqrt(variance + (0.0 if spread is None else spread**2))
