@@ -126,3 +126,42 @@ def test_calibration_fails_for_a_wrong_model(tmp_path):
     ranks = outcome.ranks[outcome.ranks["parameter"] == "N"]
     assert np.mean(ranks["rank"] <= 5) > 0.8
     assert (tmp_path / "rank_histograms.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("scenario", "model"),
+    [
+        ("true-growth", "robust-trend"),
+        ("true-growth", "robust-trend-rw"),
+        ("true-growth", "Mth"),
+        ("list-dependence", "mse-loglinear"),
+        ("list-dependence", "mse-latent-class"),
+    ],
+)
+def test_replicates_share_one_compiled_model(scenario, model):
+    # Two replicates build graphs that differ only in array constants (the data slots), so
+    # a study worker compiles the model once. A data-derived scalar left in the graph (a
+    # prior centre, a starting value) would change the fingerprint and recompile every fit.
+    from pymc.model.fgraph import fgraph_from_model
+
+    from hiddenpop.data import CaptureData
+    from hiddenpop.modeling.families import family_of
+    from hiddenpop.modeling.spec import load_model
+    from hiddenpop.simulation import simulate
+    from hiddenpop.study.compiled import _data_slots, release_initial_values
+
+    spec = load_model(model)
+    fingerprints, slot_values = [], []
+    for seed in (1, 2):
+        sim = simulate(scenario, seed=seed)
+        design = sim.truth.attrs["design"]
+        columns = {"source": "source"} if design == "source" else {"occasion": "occasion"}
+        data = CaptureData.from_records(sim.records, id="id", period="period", **columns)
+        built = family_of(spec).build(spec, data)
+        release_initial_values(built)
+        slots, fingerprint = _data_slots(fgraph_from_model(built)[0])
+        fingerprints.append(fingerprint)
+        slot_values.append([np.asarray(slot.data) for slot in slots])
+    assert fingerprints[0] == fingerprints[1]
+    # and the data do reach the compiled model through the slots
+    assert any(not np.array_equal(a, b) for a, b in zip(*slot_values, strict=True))

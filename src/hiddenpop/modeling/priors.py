@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pymc as pm
+import pytensor.tensor as pt
 
 from hiddenpop.exceptions import ModelSpecError
 
-__all__ = ["DATA", "DISTRIBUTIONS", "Prior"]
+__all__ = ["DATA", "DISTRIBUTIONS", "Prior", "data_scalar"]
 
 #: Token for a parameter that the model sets from the data (e.g. a level's centre).
 DATA = "data"
@@ -123,13 +124,20 @@ class Prior:
             raise ModelSpecError(f"prior {self.dist} still has unresolved 'data' parameters.")
         return self.params
 
+    def _graph_params(self) -> dict:
+        """Parameters for PyMC; a scalar resolved from the data becomes a :func:`data_scalar`."""
+        return {
+            k: data_scalar(v) if isinstance(v, np.ndarray) and v.ndim == 0 else v
+            for k, v in self._checked().items()
+        }
+
     def create(self, name: str, **kwargs) -> pm.Distribution:
         """A PyMC random variable inside the current model context."""
-        return getattr(pm, self.dist)(name, **self._checked(), **kwargs)
+        return getattr(pm, self.dist)(name, **self._graph_params(), **kwargs)
 
     def dist_object(self, **kwargs):
         """An unnamed PyMC distribution (for ``pm.logp`` of a derived quantity)."""
-        return getattr(pm, self.dist).dist(**self._checked(), **kwargs)
+        return getattr(pm, self.dist).dist(**self._graph_params(), **kwargs)
 
     def __str__(self) -> str:
         inside = ", ".join(
@@ -143,6 +151,18 @@ def _as_array(name: str, values: list) -> np.ndarray:
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
         raise ModelSpecError(f"prior parameter {name} must be a number or a list of numbers.")
     return np.asarray(values, dtype=float)
+
+
+def data_scalar(value) -> pt.TensorVariable:
+    """A scalar computed from the data, put in the graph as the element of a 1-d array.
+
+    PyTensor folds it back into a scalar when a model is compiled for one fit, so this costs
+    nothing there; but before compilation it is an array constant, which
+    :class:`hiddenpop.study.compiled.CompiledSampler` treats as data and swaps between
+    datasets, where a bare scalar constant is structure and forces a new compilation for
+    every dataset.
+    """
+    return pt.as_tensor_variable(np.asarray(value, dtype=float).reshape(1))[0]
 
 
 def _is_data(params: Mapping) -> bool:

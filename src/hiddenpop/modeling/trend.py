@@ -61,7 +61,7 @@ from hiddenpop.likelihood.closed import (
 from hiddenpop.modeling.closed import unseen_draws
 from hiddenpop.modeling.families import ModelFamily, register_family
 from hiddenpop.modeling.predictive import frequency_check_dataset, thinned_draws
-from hiddenpop.modeling.priors import Prior
+from hiddenpop.modeling.priors import Prior, data_scalar
 from hiddenpop.modeling.spec import ModelSpec
 from hiddenpop.modeling.trend_quantities import (
     STEP_DIM,
@@ -365,7 +365,9 @@ class TrendFamily(ModelFamily):
                 data, names, priors["abundance_effect"], "abundance_effect", ABUNDANCE_COVARIATE_DIM
             )
         known = offset + log_p_star
-        variance = float(np.mean(1.0 / np.maximum(data.detected, 1.0)))
+        # data-derived scalars as array elements, so a compiled model can take other data
+        start_level, start_slope = data_scalar(start_level), data_scalar(start_slope)
+        variance = data_scalar(np.mean(1.0 / np.maximum(data.detected, 1.0)))
         width = pt.sqrt(variance + (0.0 if spread is None else spread**2))
         width_level = width / np.sqrt(n_periods)
         width_slope = width / np.sqrt(np.sum(steps**2))

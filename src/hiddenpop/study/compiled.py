@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import threading
 import time
 from typing import Any
@@ -69,6 +70,19 @@ def _value(variable) -> np.ndarray | None:
     return None
 
 
+_ADDRESS = re.compile(r" object at 0x[0-9a-fA-F]+")
+
+
+def _op_key(op) -> str:
+    """The op as text without memory addresses (a transform's repr carries one), plus the
+    transform's settings, so equal graphs built in two calls have equal keys."""
+    key = _ADDRESS.sub("", str(op))
+    transform = getattr(op, "transform", None)
+    if transform is not None:
+        key += repr(sorted((k, repr(v)) for k, v in vars(transform).items()))
+    return key
+
+
 def _data_slots(fgraph) -> tuple[list[Variable], str]:
     """Array inputs (constants and ``pm.Data``) in topological order, and the fingerprint of
     everything else (ops, and the values of scalar constants and scalar shared variables)."""
@@ -77,7 +91,7 @@ def _data_slots(fgraph) -> tuple[list[Variable], str]:
     names: dict[Any, int] = {}
     for node in fgraph.toposort():
         structural = {0, 1} if isinstance(node.op, RandomVariable) else set()
-        items = [str(node.op)]
+        items = [_op_key(node.op)]
         for position, variable in enumerate(node.inputs):
             value = _value(variable)
             if value is not None and value.ndim >= 1 and position not in structural:
