@@ -1,4 +1,4 @@
-"""Simulation-based calibration (SBC; Talts et al. 2018) of the closed models.
+"""Simulation-based calibration (SBC; Talts et al. 2018) of the closed and trend models.
 
 For replicate r: draw every parameter from the prior, simulate detection records from them
 with the project's simulator (the same detection code as the likelihood), fit the model
@@ -16,7 +16,16 @@ Generator. Each period is simulated separately with ``n_occasions`` occasions:
 ``abundance`` = lambda_t (N_t ~ Poisson), ``detection`` = expit(tau_t); occasion effects
 (Mt, Mth) tau_{t,k} ~ Normal(mu, sigma) as the simulator's occasion noise around mu;
 ``heterogeneity_sd`` = sigma_t; ``behaviour`` = b_t; a two-class mixture has support
-(0, gap_t) and weights (w_t, 1 - w_t). Negative-binomial abundance is not simulated.
+(0, gap_t) and weights (w_t, 1 - w_t). Negative-binomial abundance is not simulated for
+closed models.
+
+Trend models (``robust-trend``, ``robust-trend-rw``): with s_t = t - (T - 1) / 2,
+log lambda_t = alpha + beta s_t (+ sd_N W z for a random-walk or smooth trend, the model's
+own walk matrix); negative-binomial N_t is simulated as Poisson(lambda_t g_t) with
+g_t ~ Gamma(phi, 1 / phi), phi = spread^-2; mu_t = a + b s_t (+ sd_p (walk - mean) for a
+random-walk reporting trend); weekly noise ``occasion_sd``, sigma_u shared (times
+exp(spread z_t) under partial pooling) and b as for the closed models. Covariates are not
+simulated.
 
 Uniformity test: ranks pooled over replicates and over a parameter's elements, counted in
 ``bins`` equal bins, chi-square test with bins - 1 degrees of freedom; a parameter fails
@@ -59,10 +68,36 @@ CALIBRATION_PRIORS = {
     "heterogeneity_sd": Prior("HalfNormal", {"sigma": 1.0}),
     "behaviour": Prior("Normal", {"mu": 0.0, "sigma": 0.7}),
     "mixture_gap": Prior("HalfNormal", {"sigma": 2.0}),
+    # trend models
+    "abundance_level": Prior("Normal", {"mu": float(np.log(400.0)), "sigma": 0.3}),
+    "abundance_slope": Prior("Normal", {"mu": 0.0, "sigma": 0.2}),
+    "abundance_overdispersion": Prior("HalfNormal", {"sigma": 0.2}),
+    "abundance_sd": Prior("HalfNormal", {"sigma": 0.2}),
+    "detection_level": Prior("Normal", {"mu": float(logit(0.2)), "sigma": 0.4}),
+    "detection_slope": Prior("Normal", {"mu": 0.0, "sigma": 0.2}),
+    "detection_sd": Prior("HalfNormal", {"sigma": 0.2}),
+    "occasion_sd": Prior("HalfNormal", {"sigma": 0.3}),
+    "heterogeneity_spread": Prior("HalfNormal", {"sigma": 0.2}),
 }
 
 #: Ranked quantities: posterior variable -> how to read its truth from the draws.
-_RANKED = ("log_expected_abundance", "N", "detection_logit", "heterogeneity_sd", "behaviour")
+_RANKED = (
+    "log_expected_abundance",
+    "N",
+    "detection_logit",
+    "heterogeneity_sd",
+    "behaviour",
+    # trend models
+    "abundance_level",
+    "abundance_slope",
+    "abundance_overdispersion",
+    "abundance_sd",
+    "detection_level",
+    "detection_slope",
+    "detection_sd",
+    "occasion_sd",
+    "heterogeneity_spread",
+)
 
 
 #: Priors of per-period variables, given one value per period (see :func:`calibration_spec`).
@@ -83,11 +118,18 @@ def calibration_spec(model: str | ModelSpec, priors: dict[str, Prior], n_periods
     """
     spec = load_model(model)
     family = family_of(spec)
-    if spec.family != "closed":
+    if spec.family not in ("closed", "trend"):
         raise ModelSpecError(
-            f"calibration draws data for closed models only; {spec.name} is '{spec.family}'."
+            f"calibration draws data for closed and trend models only; {spec.name} is "
+            f"'{spec.family}'."
         )
     structure = family.structure(spec)
+    if spec.family == "trend":
+        if structure["abundance_covariates"] or structure["reporting_covariates"]:
+            raise ModelSpecError(f"calibration does not simulate covariates ({spec.name}).")
+        known = family.default_priors(structure)
+        chosen = {k: p for k, p in {**CALIBRATION_PRIORS, **priors}.items() if k in known}
+        return spec.with_priors(**chosen), structure
     if structure["abundance"] != "poisson":
         raise ModelSpecError(f"calibration simulates Poisson abundance only ({spec.name}).")
     known = family.default_priors(structure)
@@ -111,6 +153,8 @@ def draw_dataset(
     spec, structure = calibration_spec(generator, priors, n_periods)
     chosen = {**CALIBRATION_PRIORS, **priors, **spec.priors}
     rng = np.random.default_rng(seed)
+    if spec.family == "trend":
+        return _draw_trend_dataset(chosen, structure, n_periods, n_occasions, rng)
     truth = {"log_expected_abundance": _draw(chosen["abundance"], n_periods, rng)}
     detection = chosen["detection"]
     records, abundance, occasion_logits = [], [], []
@@ -156,11 +200,74 @@ def draw_dataset(
     truth["N"] = np.asarray(abundance, dtype=float)
     if structure["occasion_effects"]:
         truth["detection_logit"] = np.asarray(occasion_logits)
+    return _capture_data(records), truth
+
+
+def _capture_data(records: list[pd.DataFrame]) -> CaptureData:
     table = pd.concat(records, ignore_index=True)
-    data = CaptureData.from_records(
+    return CaptureData.from_records(
         table, id="id", period="period", occasion="occasion", occasions="union"
     )
-    return data, truth
+
+
+def _draw_trend_dataset(
+    chosen: dict[str, Prior], structure: dict, n_periods: int, n_occasions: int, rng
+) -> tuple[CaptureData, dict[str, np.ndarray]]:
+    """A trend model's parameters from ``chosen`` priors, and the records they generate."""
+    from hiddenpop.modeling.trend import _walk_matrix
+
+    def draw(name: str, size=None) -> np.ndarray:
+        return _draw(chosen[name], size, rng)
+
+    steps = np.arange(n_periods) - (n_periods - 1) / 2.0
+    truth = {name: draw(name) for name in ("abundance_level", "abundance_slope")}
+    log_lambda = truth["abundance_level"] + truth["abundance_slope"] * steps
+    if structure["abundance_trend"] != "linear":
+        truth["abundance_sd"] = draw("abundance_sd")
+        walk = _walk_matrix(n_periods, structure["abundance_trend"])
+        log_lambda = log_lambda + truth["abundance_sd"] * walk @ rng.normal(size=walk.shape[1])
+    truth["log_expected_abundance"] = log_lambda
+    expected = np.exp(log_lambda)
+    if structure["abundance"] == "negative-binomial":
+        truth["abundance_overdispersion"] = draw("abundance_overdispersion")
+        shape = float(truth["abundance_overdispersion"]) ** -2
+        expected = expected * rng.gamma(shape, 1.0 / shape, size=n_periods)
+    truth |= {name: draw(name) for name in ("detection_level", "detection_slope")}
+    reporting = truth["detection_level"] + truth["detection_slope"] * steps
+    if structure["detection_trend"] == "random-walk":
+        truth["detection_sd"] = draw("detection_sd")
+        walk = np.concatenate([[0.0], np.cumsum(rng.normal(size=n_periods - 1))])
+        reporting = reporting + truth["detection_sd"] * (walk - walk.mean())
+    heterogeneity = np.zeros(n_periods)
+    if structure["heterogeneity"] == "normal":
+        truth["heterogeneity_sd"] = draw("heterogeneity_sd")
+        heterogeneity = heterogeneity + truth["heterogeneity_sd"]
+        if structure["heterogeneity_pooling"] == "partial":
+            truth["heterogeneity_spread"] = draw("heterogeneity_spread")
+            spread = truth["heterogeneity_spread"] * rng.normal(size=n_periods)
+            heterogeneity = heterogeneity * np.exp(spread)
+    if structure["occasion_noise"]:
+        truth["occasion_sd"] = draw("occasion_sd")
+    if structure["behaviour"]:
+        truth["behaviour"] = draw("behaviour")
+    records, abundance = [], []
+    for t in range(n_periods):
+        settings = SimulationSettings(
+            name="calibration",
+            first_period=2013 + t,
+            n_periods=1,
+            n_occasions=n_occasions,
+            abundance=float(expected[t]),
+            detection=float(expit(reporting[t])),
+            heterogeneity_sd=float(heterogeneity[t]),
+            occasion_sd=float(truth.get("occasion_sd", 0.0)),
+            behaviour=float(truth.get("behaviour", 0.0)),
+        )
+        sim = simulate(settings, seed=int(rng.integers(2**31)))
+        records.append(sim.records)
+        abundance.append(int(sim.truth["N"].values[0]))
+    truth["N"] = np.asarray(abundance, dtype=float)
+    return _capture_data(records), truth
 
 
 def _rank(draws: np.ndarray, value: float, rng: np.random.Generator) -> int:
