@@ -132,6 +132,7 @@ def test_calibration_fails_for_a_wrong_model(tmp_path):
     ("scenario", "model"),
     [
         ("true-growth", "robust-trend"),
+        ("hotline", "robust-trend"),
         ("true-growth", "robust-trend-rw"),
         ("true-growth", "Mth"),
         ("list-dependence", "mse-loglinear"),
@@ -139,24 +140,20 @@ def test_calibration_fails_for_a_wrong_model(tmp_path):
     ],
 )
 def test_replicates_share_one_compiled_model(scenario, model):
-    # Two replicates build graphs that differ only in array constants (the data slots), so
-    # a study worker compiles the model once. A data-derived scalar left in the graph (a
+    # Two replicates (as a study simulates them) build graphs that differ only in numeric
+    # array constants (the data slots), so a study worker compiles the model once. A data-derived scalar left in the graph (a
     # prior centre, a starting value) would change the fingerprint and recompile every fit.
     from pymc.model.fgraph import fgraph_from_model
 
-    from hiddenpop.data import CaptureData
     from hiddenpop.modeling.families import family_of
     from hiddenpop.modeling.spec import load_model
-    from hiddenpop.simulation import simulate
     from hiddenpop.study.compiled import _data_slots, release_initial_values
+    from hiddenpop.study.tasks import replicate_data
 
     spec = load_model(model)
     fingerprints, slot_values = [], []
     for seed in (1, 2):
-        sim = simulate(scenario, seed=seed)
-        design = sim.truth.attrs["design"]
-        columns = {"source": "source"} if design == "source" else {"occasion": "occasion"}
-        data = CaptureData.from_records(sim.records, id="id", period="period", **columns)
+        data, _ = replicate_data(scenario, seed, {})
         built = family_of(spec).build(spec, data)
         release_initial_values(built)
         slots, fingerprint = _data_slots(fgraph_from_model(built)[0])

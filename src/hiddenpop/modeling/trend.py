@@ -91,14 +91,22 @@ def trapezoid_normal(n_nodes: int, lower: float = -6.0, upper: float = 8.0):
     return z, log_w
 
 
+#: Capture-count columns are kept in blocks of this many (see ``_truncated``).
+_FREQUENCY_BLOCK = 8
+
+
 def _truncated(stats: ClosedStatistics) -> ClosedStatistics:
     """Drop capture counts m above the largest observed: their f_m are 0 in every period.
 
     At hotline scale (52 occasions, nobody seen more than ~5 times) this cuts the
     quadrature terms log A_m from 52 per period to ~5, which sets the gradient's cost.
+    The kept count is rounded up to a multiple of ``_FREQUENCY_BLOCK`` (zero columns add
+    nothing), so replicates of one design have one shape and a study compiles once.
     """
+    total = np.asarray(stats.frequencies).shape[1]
     seen = np.flatnonzero(np.asarray(stats.frequencies).sum(axis=0) > 0)
     keep = int(seen[-1]) + 1 if seen.size else 1
+    keep = min(total, -(-keep // _FREQUENCY_BLOCK) * _FREQUENCY_BLOCK)
     fields = {"frequencies": np.asarray(stats.frequencies)[:, :keep]}
     if stats.first_by_frequency is not None:
         fields["first_by_frequency"] = np.asarray(stats.first_by_frequency)[..., :keep]

@@ -10,11 +10,12 @@ How the data are swapped, for any model family and without changing the families
 1. ``fit()`` builds the model for the dataset as usual (cheap, ~0.2 s) and hands it to the
    sampler (``fit(..., sampler=CompiledSampler())``).
 2. The model is converted to a PyTensor function graph (``pymc.model.fgraph``). Walking its
-   nodes in topological order gives a *fingerprint*: every op, every scalar constant with its
-   value, and the type of every array constant. Array constants (inputs with one or more
-   dimensions: the sufficient statistics, data-centred prior parameters, masks), and any
-   ``pm.Data`` arrays, are the *data slots*; the ``rng`` and ``size`` inputs of random
-   variables are structural and stay as they are.
+   nodes in topological order gives a *fingerprint*: every op, every scalar constant, boolean
+   mask and one-element integer array with its value, and the type of every other array
+   constant. Those numeric arrays (the sufficient statistics, data-centred prior parameters,
+   data-derived scalars kept as array elements), and any ``pm.Data`` arrays, are the *data
+   slots*; the ``rng`` and ``size`` inputs of random variables are structural and stay as
+   they are.
 3. On the first dataset with a given fingerprint the data slots are replaced by named shared
    variables, initial values become shared too, and the model is compiled with nutpie.
 4. For a later dataset with the same fingerprint, its data-slot values are written into the
@@ -83,9 +84,23 @@ def _op_key(op) -> str:
     return key
 
 
+def _is_data(value: np.ndarray) -> bool:
+    """Whether an array constant is a data slot rather than structure.
+
+    Numeric arrays are data. Boolean arrays (occasion masks, which occasions are centred) and
+    one-element integer arrays (shape and index arguments) are structure: replicates of one
+    design share them, and as constants they fold away - a shared occasion mask made the
+    trend model's gradient 50 times slower (11 ms against 0.2 ms at hotline scale).
+    """
+    if value.ndim == 0 or value.dtype == bool:
+        return False
+    return not (value.dtype.kind in "iu" and value.size == 1)
+
+
 def _data_slots(fgraph) -> tuple[list[Variable], str]:
     """Array inputs (constants and ``pm.Data``) in topological order, and the fingerprint of
-    everything else (ops, and the values of scalar constants and scalar shared variables)."""
+    everything else (ops, and the values of scalar constants, masks and scalar shared
+    variables; see :func:`_is_data`)."""
     slots: list[Variable] = []
     parts: list[str] = []
     names: dict[Any, int] = {}
@@ -94,11 +109,12 @@ def _data_slots(fgraph) -> tuple[list[Variable], str]:
         items = [_op_key(node.op)]
         for position, variable in enumerate(node.inputs):
             value = _value(variable)
-            if value is not None and value.ndim >= 1 and position not in structural:
+            if value is not None and _is_data(value) and position not in structural:
                 slots.append(variable)
                 items.append(f"data:{variable.type}")
             elif value is not None:
-                items.append(f"const:{variable.type}:{value.tolist()}")
+                digest = hashlib.sha256(value.tobytes()).hexdigest()
+                items.append(f"const:{variable.type}:{digest}")
             else:
                 items.append(f"var:{names.setdefault(variable, len(names))}")
         parts.append("|".join(items))
