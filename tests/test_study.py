@@ -141,8 +141,9 @@ def test_calibration_fails_for_a_wrong_model(tmp_path):
 )
 def test_replicates_share_one_compiled_model(scenario, model):
     # Two replicates (as a study simulates them) build graphs that differ only in numeric
-    # array constants (the data slots), so a study worker compiles the model once. A data-derived scalar left in the graph (a
-    # prior centre, a starting value) would change the fingerprint and recompile every fit.
+    # array constants (the data slots), so a study worker compiles the model once. A
+    # data-derived scalar left in the graph (a prior centre, a starting value) would change
+    # the fingerprint and recompile every fit.
     from pymc.model.fgraph import fgraph_from_model
 
     from hiddenpop.modeling.families import family_of
@@ -173,7 +174,7 @@ def test_trend_calibration_draws_every_parameter_it_ranks(model):
     from hiddenpop.study.calibration import draw_dataset
 
     data, truth = draw_dataset(model, {}, n_periods=4, n_occasions=6, seed=11)
-    spec, structure = calibration_spec(model, {}, n_periods=4)
+    spec, _ = calibration_spec(model, {}, n_periods=4)
     built = family_of(spec).build(spec, data)
     names = {v.name for v in built.free_RVs + built.deterministics} | {"N"}
     assert set(truth) <= names
