@@ -14,6 +14,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -25,11 +26,15 @@ from hiddenpop.study.summary import summarise
 
 #: (scenario, model) pairs whose generating process is inside the model
 HOMOGENEOUS = ("true-growth", "reporting-growth", "both")
+CLOSED = ("M0", "Mt", "Mb", "Mh", "Mth")
 RIGHT = {
     **{(s, m): True for s in HOMOGENEOUS for m in ("M0", "Mt", "Mb", "Mh", "Mth")},
     **{("heterogeneity", m): True for m in ("Mh", "Mth")},
     ("trap-shy", "Mb"): True,
     **{(s, "robust-trend"): True for s in (*HOMOGENEOUS, "heterogeneity", "declining-population")},
+    ("hotline", "robust-trend"): True,
+    **{("list-dependence", m): True for m in ("mse-loglinear", "mse-latent-class")},
+    ("heterogeneity (mixture)", "Mh-mixture"): True,
 }
 COLUMNS = (
     "| scenario | model | quantity | coverage 90% (± se) | relative bias | relative RMSE "
@@ -44,7 +49,12 @@ def read_tasks(directory: Path, max_replicate: int | None = None) -> pd.DataFram
         files = [f for f in files if int(f.stem[1:]) <= max_replicate]
     if not files:
         raise SystemExit(f"{directory}: no finished tasks")
-    return collect(directory, [f.relative_to(tasks).with_suffix("").as_posix() for f in files])
+    results = collect(directory, [f.relative_to(tasks).with_suffix("").as_posix() for f in files])
+    settings = directory / "study.json"
+    overrides = json.loads(settings.read_text()).get("overrides", {}) if settings.exists() else {}
+    if overrides.get("heterogeneity") == "mixture":  # --set heterogeneity="mixture"
+        results["scenario"] = results["scenario"] + " (mixture)"
+    return results
 
 
 def _row(r) -> str:
@@ -72,7 +82,7 @@ def study_tables(results: pd.DataFrame) -> None:
     # pooled over the right pairs: one "scenario" per model kind
     pooled = results[right].assign(
         scenario="pooled, model right",
-        model=np.where(results[right]["model"] == "robust-trend", "robust-trend", "closed"),
+        model=results[right]["model"].where(~results[right]["model"].isin(CLOSED), "closed"),
     )
     for r in summarise(pooled).itertuples():
         cover = f"{r.coverage_90:.3f} ± {r.coverage_se:.3f}"
