@@ -165,26 +165,35 @@ def test_replicates_share_one_compiled_model(scenario, model):
     assert any(not np.array_equal(a, b) for a, b in zip(*slot_values, strict=True))
 
 
-@pytest.mark.parametrize("model", ["robust-trend", "robust-trend-rw"])
-def test_trend_calibration_draws_every_parameter_it_ranks(model):
-    # SBC of a trend model: the generator draws the model's parameters from the calibration
-    # priors and simulates records; every drawn value must be a variable of the fitted model
-    # (or the derived N), so no parameter drops out of the rank tests unnoticed.
+@pytest.mark.parametrize("model", ["robust-trend", "robust-trend-rw", "Mh-mixture"])
+def test_calibration_draws_every_parameter_it_ranks(model):
+    # SBC: the generator draws the model's parameters from the calibration priors and
+    # simulates records; every drawn value must be a variable of the fitted model (or the
+    # derived N) of the same size, so no parameter drops out of the rank tests unnoticed.
     from hiddenpop.modeling.families import family_of
+    from hiddenpop.study.calibration import _RANKED as RANKED
     from hiddenpop.study.calibration import draw_dataset
 
     data, truth = draw_dataset(model, {}, n_periods=4, n_occasions=6, seed=11)
     spec, _ = calibration_spec(model, {}, n_periods=4)
     built = family_of(spec).build(spec, data)
-    names = {v.name for v in built.free_RVs + built.deterministics} | {"N"}
-    assert set(truth) <= names
-    expected = {"abundance_level", "abundance_slope", "detection_level", "detection_slope"}
-    expected |= {"heterogeneity_sd", "N", "log_expected_abundance"}
-    assert expected <= set(truth)
+    sizes = {v.name: int(np.prod(v.shape.eval())) for v in built.free_RVs + built.deterministics}
+    sizes["N"] = data.n_periods
+    assert {name: np.size(value) for name, value in truth.items()} == {
+        name: sizes[name] for name in truth
+    }
+    if model == "Mh-mixture":
+        expected = {"mixture_gap", "mixture_weight"}
+        centre = spec.priors["abundance"].params["mu"]
+    else:
+        expected = {"abundance_level", "abundance_slope", "detection_level", "detection_slope"}
+        centre = spec.priors["abundance_level"].params["mu"]
+    assert expected | {"N", "log_expected_abundance"} <= set(truth)
+    assert set(truth) <= set(RANKED)  # and every drawn value is ranked
     assert data.n_periods == 4 and truth["N"].shape == (4,)
     assert np.all(truth["N"] >= data.detected)
     # the calibration priors replace the data-centred catalogue priors
-    assert spec.priors["abundance_level"].params["mu"] == pytest.approx(np.log(400.0))
+    assert np.all(np.asarray(centre) == pytest.approx(np.log(400.0)))
 
 
 def test_calibration_refuses_list_models():

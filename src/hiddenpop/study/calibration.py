@@ -87,6 +87,8 @@ _RANKED = (
     "detection_logit",
     "heterogeneity_sd",
     "behaviour",
+    "mixture_gap",
+    "mixture_weight",
     # trend models
     "abundance_level",
     "abundance_slope",
@@ -166,7 +168,9 @@ def draw_dataset(
         truth["heterogeneity_sd"] = _draw(chosen["heterogeneity_sd"], n_periods, rng)
     if structure["heterogeneity"] == "mixture":
         truth["mixture_gap"] = _draw(chosen["mixture_gap"], n_periods, rng)
-        truth["mixture_weight"] = rng.uniform(size=n_periods)
+        # Dirichlet(1, 1) weights of the classes (0, gap): (T, 2), as the model's
+        weight = rng.uniform(size=n_periods)
+        truth["mixture_weight"] = np.column_stack([weight, 1.0 - weight])
     if structure["behaviour"]:
         truth["behaviour"] = _draw(chosen["behaviour"], n_periods, rng)
     for t in range(n_periods):
@@ -186,7 +190,7 @@ def draw_dataset(
         if structure["heterogeneity"] == "normal":
             settings["heterogeneity_sd"] = float(truth["heterogeneity_sd"][t])
         if structure["heterogeneity"] == "mixture":
-            weight = float(truth["mixture_weight"][t])
+            weight = float(truth["mixture_weight"][t, 0])
             settings.update(
                 heterogeneity="mixture",
                 heterogeneity_sd=1.0,
