@@ -11,7 +11,8 @@ How the data are swapped, for any model family and without changing the families
    sampler (``fit(..., sampler=CompiledSampler())``).
 2. The model is converted to a PyTensor function graph (``pymc.model.fgraph``). Walking its
    nodes in topological order gives a *fingerprint*: every op, every scalar constant, boolean
-   mask and reshape target with its value, and the type of every other array constant. Those numeric arrays (the sufficient statistics, data-centred prior parameters,
+   mask and reshape target with its value, and the type of every other array constant.
+   Those numeric arrays (the sufficient statistics, data-centred prior parameters,
    data-derived scalars kept as array elements), and any ``pm.Data`` arrays, are the *data
    slots*; the ``rng`` and ``size`` inputs of random variables are structural and stay as
    they are.
