@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from hiddenpop.cli import main
-from hiddenpop.exceptions import InputError
-from hiddenpop.modeling import Prior
+from hiddenpop.exceptions import InputError, ModelSpecError
+from hiddenpop.modeling import Prior, load_model
 from hiddenpop.study import SUMMARY_COLUMNS, Calibration, Study, worker_sampler
 from hiddenpop.study.calibration import calibration_spec
 from hiddenpop.study.runner import task_path
@@ -169,7 +169,9 @@ def test_replicates_share_one_compiled_model(scenario, model):
     assert any(not np.array_equal(a, b) for a, b in zip(*slot_values, strict=True))
 
 
-@pytest.mark.parametrize("model", ["robust-trend", "robust-trend-rw", "Mh-mixture"])
+@pytest.mark.parametrize(
+    "model", ["robust-trend", "robust-trend-rw", "Mh-mixture", "mse-loglinear", "mse-latent-class"]
+)
 def test_calibration_draws_every_parameter_it_ranks(model):
     # SBC: the generator draws the model's parameters from the calibration priors and
     # simulates records; every drawn value must be a variable of the fitted model (or the
@@ -189,6 +191,10 @@ def test_calibration_draws_every_parameter_it_ranks(model):
     if model == "Mh-mixture":
         expected = {"mixture_gap", "mixture_weight"}
         centre = spec.priors["abundance"].params["mu"]
+    elif model.startswith("mse"):
+        expected = {"abundance_level", "abundance_trend", "source_trend"}
+        expected |= {"source_effect", "interaction"} if model == "mse-loglinear" else set()
+        centre = spec.priors["abundance"].params["mu"]
     else:
         expected = {"abundance_level", "abundance_slope", "detection_level", "detection_slope"}
         centre = spec.priors["abundance_level"].params["mu"]
@@ -200,6 +206,10 @@ def test_calibration_draws_every_parameter_it_ranks(model):
     assert np.all(np.asarray(centre) == pytest.approx(np.log(400.0)))
 
 
-def test_calibration_refuses_list_models():
-    with pytest.raises(Exception, match="closed and trend models only"):
-        calibration_spec("mse-loglinear", {}, n_periods=2)
+def test_calibration_refuses_what_it_cannot_simulate():
+    spec = load_model("mse-loglinear").with_structure(source_trend="independent")
+    with pytest.raises(ModelSpecError, match="linear abundance and list trends"):
+        calibration_spec(spec, {}, n_periods=2)
+    spec = load_model("robust-trend").with_structure(reporting_covariates=["effort"])
+    with pytest.raises(ModelSpecError, match="covariates"):
+        calibration_spec(spec, {}, n_periods=2)

@@ -27,6 +27,15 @@ random-walk reporting trend); weekly noise ``occasion_sd``, sigma_u shared (time
 exp(spread z_t) under partial pooling) and b as for the closed models. Covariates are not
 simulated.
 
+Multiple-systems models (``mse-loglinear``, ``mse-latent-class``) on ``CALIBRATION_LISTS``
+lists: log lambda_t = level + slope x_t + sd_N e_t (x_t = t - (T - 1) / 2), N_t ~ Poisson,
+and each of the N_t units falls in inclusion pattern h (all 2^L, the empty one unseen) with
+the model's own probabilities: log-linear, Pr(h) proportional to exp(alpha_t . h + gamma_t .
+d(h)) with alpha[t, l] ~ N(a_l + b_l x_t, s_alpha), gamma[t, S] = gamma_S + s_gamma e[t, S]
+and gamma_S from the regularised horseshoe; latent-class, Pr(h) = sum_c pi_c prod_l
+q^h (1 - q)^(1 - h), logit q[t, c, l] = kappa_c + phi[c, l] + b_l x_t with sorted kappa,
+zero-sum phi and stick-breaking pi.
+
 Uniformity test: ranks pooled over replicates and over a parameter's elements, counted in
 ``bins`` equal bins, chi-square test with bins - 1 degrees of freedom; a parameter fails
 when p < ``alpha`` / (number of parameters of the model) (Bonferroni).
@@ -78,6 +87,20 @@ CALIBRATION_PRIORS = {
     "detection_sd": Prior("HalfNormal", {"sigma": 0.2}),
     "occasion_sd": Prior("HalfNormal", {"sigma": 0.3}),
     "heterogeneity_spread": Prior("HalfNormal", {"sigma": 0.2}),
+    # multiple-systems models ("abundance" and "detection" as above)
+    "abundance_trend": Prior("Normal", {"mu": 0.0, "sigma": 0.2}),
+    "source_trend": Prior("Normal", {"mu": 0.0, "sigma": 0.2}),
+    "class_profile": Prior("Normal", {"mu": 0.0, "sigma": 1.0}),
+}
+
+#: Number of lists simulated for the multiple-systems models.
+CALIBRATION_LISTS = 4
+
+#: Calibration priors that differ by family: the multiple-systems models keep their
+#: boundary-avoiding prior on the spread of log lambda_t (a centred parameterisation).
+_FAMILY_PRIORS = {
+    family: {"abundance_sd": Prior("Gamma", {"alpha": 2.0, "beta": 10.0})}
+    for family in ("mse-loglinear", "mse-latent-class")
 }
 
 #: Ranked quantities: posterior variable -> how to read its truth from the draws.
@@ -99,6 +122,16 @@ _RANKED = (
     "detection_sd",
     "occasion_sd",
     "heterogeneity_spread",
+    # multiple-systems models
+    "abundance_trend",
+    "source_level",
+    "source_trend",
+    "source_sd",
+    "source_effect",
+    "interaction",
+    "interaction_sd",
+    "class_level",
+    "class_weight",
 )
 
 
@@ -120,17 +153,24 @@ def calibration_spec(model: str | ModelSpec, priors: dict[str, Prior], n_periods
     """
     spec = load_model(model)
     family = family_of(spec)
-    if spec.family not in ("closed", "trend"):
+    if spec.family not in ("closed", "trend", *_LIST_FAMILIES):
         raise ModelSpecError(
-            f"calibration draws data for closed and trend models only; {spec.name} is "
-            f"'{spec.family}'."
+            f"calibration has no generator for model family '{spec.family}' ({spec.name})."
         )
     structure = family.structure(spec)
-    if spec.family == "trend":
-        if structure["abundance_covariates"] or structure["reporting_covariates"]:
+    if spec.family in _LIST_FAMILIES:
+        fixed = {"abundance_trend": "linear", "source_trend": "linear"}
+        if any(structure.get(k) != v for k, v in fixed.items()) or structure.get("interactions"):
+            raise ModelSpecError(
+                f"calibration simulates linear abundance and list trends and the default "
+                f"interaction set only ({spec.name})."
+            )
+    if spec.family == "trend" or spec.family in _LIST_FAMILIES:
+        if structure.get("abundance_covariates") or structure.get("reporting_covariates"):
             raise ModelSpecError(f"calibration does not simulate covariates ({spec.name}).")
         known = family.default_priors(structure)
-        chosen = {k: p for k, p in {**CALIBRATION_PRIORS, **priors}.items() if k in known}
+        calibration = {**CALIBRATION_PRIORS, **_FAMILY_PRIORS.get(spec.family, {}), **priors}
+        chosen = {k: p for k, p in calibration.items() if k in known}
         return spec.with_priors(**chosen), structure
     if structure["abundance"] != "poisson":
         raise ModelSpecError(f"calibration simulates Poisson abundance only ({spec.name}).")
@@ -153,10 +193,14 @@ def draw_dataset(
 ) -> tuple[CaptureData, dict[str, np.ndarray]]:
     """Parameters from the generator's prior, and the capture data simulated from them."""
     spec, structure = calibration_spec(generator, priors, n_periods)
-    chosen = {**CALIBRATION_PRIORS, **priors, **spec.priors}
+    # the model's defaults for what neither the calibration priors nor the file set
+    defaults = family_of(spec).default_priors(structure)
+    chosen = {**defaults, **CALIBRATION_PRIORS, **priors, **spec.priors}
     rng = np.random.default_rng(seed)
     if spec.family == "trend":
         return _draw_trend_dataset(chosen, structure, n_periods, n_occasions, rng)
+    if spec.family in _LIST_FAMILIES:
+        return _draw_list_dataset(spec.family, chosen, structure, n_periods, rng)
     truth = {"log_expected_abundance": _draw(chosen["abundance"], n_periods, rng)}
     detection = chosen["detection"]
     records, abundance, occasion_logits = [], [], []
@@ -517,3 +561,96 @@ class Calibration:
         _write_csv(tests, out / "calibration.csv")
         rank_histograms(ranks, out / "rank_histograms.png", bins=self.bins)
         return CalibrationOutcome(ranks, tests, ran, out)
+
+
+_LIST_FAMILIES = ("mse-loglinear", "mse-latent-class")
+
+
+def _draw_list_dataset(
+    family: str, chosen: dict[str, Prior], structure: dict, n_periods: int, rng
+) -> tuple[CaptureData, dict[str, np.ndarray]]:
+    """A multiple-systems model's parameters from ``chosen`` priors, and its list records."""
+    from itertools import product
+
+    from hiddenpop.detection import expit as logistic
+    from hiddenpop.likelihood.lists import interaction_design, interaction_terms
+
+    def draw(name: str, size=None) -> np.ndarray:
+        return _draw(chosen[name], size, rng)
+
+    n_lists = CALIBRATION_LISTS
+    steps = np.arange(n_periods) - (n_periods - 1) / 2.0
+    patterns = np.array(list(product((0, 1), repeat=n_lists)))[:, ::-1]  # row 0: unseen
+    truth: dict[str, np.ndarray] = {}
+    if n_periods > 1:
+        truth |= {"abundance_level": draw("abundance"), "abundance_trend": draw("abundance_trend")}
+        truth["abundance_sd"] = draw("abundance_sd")
+        log_lambda = truth["abundance_level"] + truth["abundance_trend"] * steps
+        log_lambda = log_lambda + truth["abundance_sd"] * rng.normal(size=n_periods)
+        truth["source_trend"] = draw("source_trend", n_lists)
+    else:
+        log_lambda = draw("abundance", 1)
+    truth["log_expected_abundance"] = log_lambda
+    trend = np.outer(steps, truth.get("source_trend", np.zeros(n_lists)))  # (T, L)
+    if family == "mse-loglinear":
+        terms = interaction_terms(n_lists, structure["max_order"])
+        if n_periods > 1:
+            truth["source_level"] = draw("detection", n_lists)
+            truth["source_sd"] = draw("source_sd")
+            main = truth["source_level"] + trend
+            main = main + truth["source_sd"] * rng.normal(size=main.shape)
+        else:
+            main = draw("detection", (1, n_lists))
+        truth["source_effect"] = main
+        gamma = _horseshoe_draw(chosen, structure, len(terms), draw, rng)
+        truth["interaction"] = gamma
+        gamma = np.broadcast_to(gamma, (n_periods, len(terms)))
+        if n_periods > 1 and structure["interaction_pooling"] == "partial":
+            truth["interaction_sd"] = draw("interaction_sd")
+            gamma = gamma + truth["interaction_sd"] * rng.normal(size=gamma.shape)
+        design = interaction_design(patterns, terms)
+        log_weight = main @ patterns.T + gamma @ design.T  # (T, H)
+        probabilities = np.exp(log_weight - log_weight.max(axis=1, keepdims=True))
+    else:
+        classes = structure["classes"]
+        concentration = draw("class_concentration")
+        breaks = rng.beta(1.0, float(concentration), size=classes - 1)
+        rest = np.concatenate([[1.0], np.cumprod(1.0 - breaks)])
+        truth["class_weight"] = rest * np.concatenate([breaks, [1.0]])
+        truth["class_level"] = np.sort(draw("detection", classes))
+        sigma = chosen["class_profile"].params["sigma"]
+        profile = rng.normal(0.0, sigma, size=(classes, n_lists))
+        profile = profile - profile.mean(axis=1, keepdims=True)  # ZeroSumNormal over lists
+        logit_q = truth["class_level"][None, :, None] + profile[None] + trend[:, None, :]
+        q = logistic(logit_q)  # (T, C, L)
+        per_class = np.prod(
+            np.where(patterns[None, None], q[:, :, None, :], 1.0 - q[:, :, None, :]), axis=-1
+        )  # (T, C, H)
+        probabilities = np.einsum("c,tch->th", truth["class_weight"], per_class)
+    probabilities = probabilities / probabilities.sum(axis=1, keepdims=True)
+    labels = [chr(ord("A") + l) for l in range(n_lists)]
+    rows, abundance, next_id = [], [], 0
+    for t in range(n_periods):
+        n_t = int(rng.poisson(np.exp(log_lambda[t])))
+        abundance.append(n_t)
+        counts = rng.multinomial(n_t, probabilities[t])
+        for pattern, count in zip(patterns[1:], counts[1:], strict=True):
+            ids = np.arange(next_id, next_id + count)
+            next_id += count
+            for l in np.flatnonzero(pattern):
+                rows.append(pd.DataFrame({"id": ids, "period": 2013 + t, "source": labels[l]}))
+    truth["N"] = np.asarray(abundance, dtype=float)
+    table = pd.concat(rows, ignore_index=True)
+    data = CaptureData.from_records(table, id="id", period="period", source="source")
+    return data, truth
+
+
+def _horseshoe_draw(chosen, structure, n_terms: int, draw, rng) -> np.ndarray:
+    """gamma_S from the model's interaction prior (regularised horseshoe or its Normal)."""
+    if structure["shrinkage"] != "horseshoe":
+        return draw("interaction", n_terms)
+    tau = draw("interaction_global_scale")
+    local = draw("interaction_local_scale", n_terms)
+    slab = 1.0 / draw("interaction_slab_precision")
+    scale = np.sqrt(slab * local**2 / (slab + tau**2 * local**2))
+    return rng.normal(size=n_terms) * tau * scale
