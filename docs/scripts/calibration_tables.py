@@ -31,7 +31,11 @@ RIGHT = {
     **{(s, m): True for s in HOMOGENEOUS for m in ("M0", "Mt", "Mb", "Mh", "Mth")},
     **{("heterogeneity", m): True for m in ("Mh", "Mth")},
     ("trap-shy", "Mb"): True,
-    **{(s, "robust-trend"): True for s in (*HOMOGENEOUS, "heterogeneity", "declining-population")},
+    **{
+        (s, m): True
+        for s in (*HOMOGENEOUS, "heterogeneity", "declining-population")
+        for m in ("robust-trend", "robust-trend-rw")
+    },
     ("hotline", "robust-trend"): True,
     **{("list-dependence", m): True for m in ("mse-loglinear", "mse-latent-class")},
     ("heterogeneity (mixture)", "Mh-mixture"): True,
