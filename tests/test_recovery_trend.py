@@ -99,15 +99,16 @@ def test_trend_model_recovers_growth(scenario):
         assert probability < 0.1
 
 
-#: With Numba's optimisation level 0 (hiddenpop's default since the second session) the
-#: trap-shy fit's floating-point path changed and it now has 2 divergent transitions of
-#: 1,000; over seeds 2-5 one trap-shy and one declining-population fit had 1 each
-#: (docs/calibration.md). The behavioural option's geometry is not yet divergence-free.
+#: The trap-shy fit (behavioural option) is on the edge: 2 divergent transitions of 1,000 at
+#: seed 1 in the second session (Numba level 0), 0 since the third (data-derived scalars now
+#: enter the graph as array elements, a different floating-point path); over seeds 2-5 one
+#: trap-shy and one declining-population fit had 1 each (docs/calibration.md). Kept as a
+#: non-strict expected failure: whether it diverges depends on rounding.
 #: robust-trend-rw (random walks, weekly noise, partially pooled sigma_u: four scale
 #: parameters whose truth here is 0) had 19 divergences of 1,000 on `both` seed 1 when this
 #: case was added; N and growth were recovered.
 DIVERGENCE_XFAIL = {
-    "trap-shy": "2 divergences of 1,000 at seed 1 with the behavioural option",
+    "trap-shy": "0-2 divergences of 1,000 at seed 1 (behaviour on), by floating-point path",
     "both/robust-trend-rw": "19 divergences of 1,000: scale parameters whose truth is 0",
 }
 
