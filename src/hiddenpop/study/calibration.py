@@ -56,6 +56,7 @@ from hiddenpop.data import CaptureData
 from hiddenpop.detection import expit, logit
 from hiddenpop.exceptions import ModelSpecError
 from hiddenpop.modeling import ModelSpec, Prior, family_of, load_model
+from hiddenpop.modeling.mse import _period_steps
 from hiddenpop.simulation import SimulationSettings, simulate
 from hiddenpop.study.runner import _write_csv, collect, execute, prepare_directory
 from hiddenpop.study.tasks import fit_seed, replicate_seed
@@ -98,9 +99,10 @@ CALIBRATION_LISTS = 4
 
 #: Calibration priors that differ by family: the multiple-systems models keep their
 #: boundary-avoiding prior on the spread of log lambda_t (a centred parameterisation).
+_LIST_FAMILIES = ("mse-loglinear", "mse-latent-class")
 _FAMILY_PRIORS = {
     family: {"abundance_sd": Prior("Gamma", {"alpha": 2.0, "beta": 10.0})}
-    for family in ("mse-loglinear", "mse-latent-class")
+    for family in _LIST_FAMILIES
 }
 
 #: Ranked quantities: posterior variable -> how to read its truth from the draws.
@@ -165,21 +167,18 @@ def calibration_spec(model: str | ModelSpec, priors: dict[str, Prior], n_periods
                 f"calibration simulates linear abundance and list trends and the default "
                 f"interaction set only ({spec.name})."
             )
-    if spec.family == "trend" or spec.family in _LIST_FAMILIES:
-        if structure.get("abundance_covariates") or structure.get("reporting_covariates"):
-            raise ModelSpecError(f"calibration does not simulate covariates ({spec.name}).")
-        known = family.default_priors(structure)
-        calibration = {**CALIBRATION_PRIORS, **_FAMILY_PRIORS.get(spec.family, {}), **priors}
-        chosen = {k: p for k, p in calibration.items() if k in known}
-        return spec.with_priors(**chosen), structure
-    if structure["abundance"] != "poisson":
+    if structure.get("abundance_covariates") or structure.get("reporting_covariates"):
+        raise ModelSpecError(f"calibration does not simulate covariates ({spec.name}).")
+    if spec.family == "closed" and structure["abundance"] != "poisson":
         raise ModelSpecError(f"calibration simulates Poisson abundance only ({spec.name}).")
     known = family.default_priors(structure)
-    chosen = {k: p for k, p in {**CALIBRATION_PRIORS, **priors}.items() if k in known}
-    for name in _PER_PERIOD:
-        occasion_effects = name == "detection" and structure["occasion_effects"]
-        if name in chosen and not occasion_effects:
-            chosen[name] = _per_period(chosen[name], n_periods)
+    calibration = {**CALIBRATION_PRIORS, **_FAMILY_PRIORS.get(spec.family, {}), **priors}
+    chosen = {k: p for k, p in calibration.items() if k in known}
+    if spec.family == "closed":
+        for name in _PER_PERIOD:
+            occasion_effects = name == "detection" and structure["occasion_effects"]
+            if name in chosen and not occasion_effects:
+                chosen[name] = _per_period(chosen[name], n_periods)
     return spec.with_priors(**chosen), structure
 
 
@@ -193,9 +192,8 @@ def draw_dataset(
 ) -> tuple[CaptureData, dict[str, np.ndarray]]:
     """Parameters from the generator's prior, and the capture data simulated from them."""
     spec, structure = calibration_spec(generator, priors, n_periods)
-    # the model's defaults for what neither the calibration priors nor the file set
-    defaults = family_of(spec).default_priors(structure)
-    chosen = {**defaults, **CALIBRATION_PRIORS, **priors, **spec.priors}
+    # the spec holds the calibration priors; the model's defaults fill the rest
+    chosen = {**family_of(spec).default_priors(structure), **spec.priors}
     rng = np.random.default_rng(seed)
     if spec.family == "trend":
         return _draw_trend_dataset(chosen, structure, n_periods, n_occasions, rng)
@@ -203,7 +201,6 @@ def draw_dataset(
         return _draw_list_dataset(spec.family, chosen, structure, n_periods, rng)
     truth = {"log_expected_abundance": _draw(chosen["abundance"], n_periods, rng)}
     detection = chosen["detection"]
-    records, abundance, occasion_logits = [], [], []
     if structure["occasion_effects"] and detection.dist != "Normal":
         raise ModelSpecError("occasion effects are simulated from a Normal detection prior.")
     if not structure["occasion_effects"]:
@@ -217,12 +214,9 @@ def draw_dataset(
         truth["mixture_weight"] = np.column_stack([weight, 1.0 - weight])
     if structure["behaviour"]:
         truth["behaviour"] = _draw(chosen["behaviour"], n_periods, rng)
+    sims = []
     for t in range(n_periods):
         settings = {
-            "name": "calibration",
-            "first_period": 2013 + t,
-            "n_periods": 1,
-            "n_occasions": n_occasions,
             "abundance": float(np.exp(truth["log_expected_abundance"][t])),
             "behaviour": float(truth.get("behaviour", np.zeros(n_periods))[t]),
         }
@@ -241,21 +235,28 @@ def draw_dataset(
                 mixture_support=(0.0, float(truth["mixture_gap"][t])),
                 mixture_weights=(weight, 1.0 - weight),
             )
-        sim = simulate(SimulationSettings(**settings), seed=int(rng.integers(2**31)))
-        records.append(sim.records)
-        abundance.append(int(sim.truth["N"].values[0]))
-        occasion_logits.append(sim.truth["occasion_logit"].values[0])
-    truth["N"] = np.asarray(abundance, dtype=float)
+        sims.append(_simulate_period(t, n_occasions, settings, rng))
     if structure["occasion_effects"]:
-        truth["detection_logit"] = np.asarray(occasion_logits)
-    return _capture_data(records), truth
+        truth["detection_logit"] = np.stack([sim.truth["occasion_logit"].values[0] for sim in sims])
+    return _periods_data(sims, truth)
 
 
-def _capture_data(records: list[pd.DataFrame]) -> CaptureData:
-    table = pd.concat(records, ignore_index=True)
-    return CaptureData.from_records(
+def _simulate_period(t: int, n_occasions: int, settings: dict, rng):
+    """Period t (labelled 2013 + t) simulated alone with the project's simulator."""
+    settings = SimulationSettings(
+        name="calibration", first_period=2013 + t, n_periods=1, n_occasions=n_occasions, **settings
+    )
+    return simulate(settings, seed=int(rng.integers(2**31)))
+
+
+def _periods_data(sims: list, truth: dict) -> tuple[CaptureData, dict[str, np.ndarray]]:
+    """The periods' records as one CaptureData, and ``truth`` with the realised N_t."""
+    truth["N"] = np.asarray([sim.truth["N"].values[0] for sim in sims], dtype=float)
+    table = pd.concat([sim.records for sim in sims], ignore_index=True)
+    data = CaptureData.from_records(
         table, id="id", period="period", occasion="occasion", occasions="union"
     )
+    return data, truth
 
 
 def _draw_trend_dataset(
@@ -267,7 +268,7 @@ def _draw_trend_dataset(
     def draw(name: str, size=None) -> np.ndarray:
         return _draw(chosen[name], size, rng)
 
-    steps = np.arange(n_periods) - (n_periods - 1) / 2.0
+    steps = _period_steps(n_periods)
     truth = {name: draw(name) for name in ("abundance_level", "abundance_slope")}
     log_lambda = truth["abundance_level"] + truth["abundance_slope"] * steps
     if structure["abundance_trend"] != "linear":
@@ -298,24 +299,18 @@ def _draw_trend_dataset(
         truth["occasion_sd"] = draw("occasion_sd")
     if structure["behaviour"]:
         truth["behaviour"] = draw("behaviour")
-    records, abundance = [], []
-    for t in range(n_periods):
-        settings = SimulationSettings(
-            name="calibration",
-            first_period=2013 + t,
-            n_periods=1,
-            n_occasions=n_occasions,
-            abundance=float(expected[t]),
-            detection=float(expit(reporting[t])),
-            heterogeneity_sd=float(heterogeneity[t]),
-            occasion_sd=float(truth.get("occasion_sd", 0.0)),
-            behaviour=float(truth.get("behaviour", 0.0)),
-        )
-        sim = simulate(settings, seed=int(rng.integers(2**31)))
-        records.append(sim.records)
-        abundance.append(int(sim.truth["N"].values[0]))
-    truth["N"] = np.asarray(abundance, dtype=float)
-    return _capture_data(records), truth
+    settings = [
+        {
+            "abundance": float(expected[t]),
+            "detection": float(expit(reporting[t])),
+            "heterogeneity_sd": float(heterogeneity[t]),
+            "occasion_sd": float(truth.get("occasion_sd", 0.0)),
+            "behaviour": float(truth.get("behaviour", 0.0)),
+        }
+        for t in range(n_periods)
+    ]
+    sims = [_simulate_period(t, n_occasions, settings[t], rng) for t in range(n_periods)]
+    return _periods_data(sims, truth)
 
 
 def _rank(draws: np.ndarray, value: float, rng: np.random.Generator) -> int:
@@ -563,23 +558,19 @@ class Calibration:
         return CalibrationOutcome(ranks, tests, ran, out)
 
 
-_LIST_FAMILIES = ("mse-loglinear", "mse-latent-class")
-
-
 def _draw_list_dataset(
     family: str, chosen: dict[str, Prior], structure: dict, n_periods: int, rng
 ) -> tuple[CaptureData, dict[str, np.ndarray]]:
     """A multiple-systems model's parameters from ``chosen`` priors, and its list records."""
     from itertools import product
 
-    from hiddenpop.detection import expit as logistic
     from hiddenpop.likelihood.lists import interaction_design, interaction_terms
 
     def draw(name: str, size=None) -> np.ndarray:
         return _draw(chosen[name], size, rng)
 
     n_lists = CALIBRATION_LISTS
-    steps = np.arange(n_periods) - (n_periods - 1) / 2.0
+    steps = _period_steps(n_periods)
     patterns = np.array(list(product((0, 1), repeat=n_lists)))[:, ::-1]  # row 0: unseen
     truth: dict[str, np.ndarray] = {}
     if n_periods > 1:
@@ -622,7 +613,7 @@ def _draw_list_dataset(
         profile = rng.normal(0.0, sigma, size=(classes, n_lists))
         profile = profile - profile.mean(axis=1, keepdims=True)  # ZeroSumNormal over lists
         logit_q = truth["class_level"][None, :, None] + profile[None] + trend[:, None, :]
-        q = logistic(logit_q)  # (T, C, L)
+        q = expit(logit_q)  # (T, C, L)
         per_class = np.prod(
             np.where(patterns[None, None], q[:, :, None, :], 1.0 - q[:, :, None, :]), axis=-1
         )  # (T, C, H)
