@@ -19,7 +19,14 @@ from hiddenpop.detection import expit, gauss_hermite_normal
 from hiddenpop.exceptions import ConvergenceWarning, ModelSpecError, UnsupportedDataError
 from hiddenpop.inference import available_samplers, fit
 from hiddenpop.likelihood.closed import log_unseen_probability, normal_heterogeneity
-from hiddenpop.modeling import Prior, family_of, load_model, model_names, parse_model
+from hiddenpop.modeling import (
+    ModelSpec,
+    Prior,
+    family_of,
+    load_model,
+    model_names,
+    parse_model,
+)
 from hiddenpop.modeling.predictive import capture_count_probabilities
 from hiddenpop.results import FitResult
 
@@ -73,11 +80,24 @@ def test_spec_errors_name_the_problem(tmp_path):
         parse_model(good.replace('heterogeneity = "normal"', 'heterogeneity = "gamma"'))
     with pytest.raises(ModelSpecError, match="unknown model"):
         load_model("M42")
+    with pytest.raises(ModelSpecError, match=r"line \d+.*unknown sampler setting 'chains'"):
+        parse_model(good + "\n[sampler]\nchains = 8\n")
+    with pytest.raises(ModelSpecError, match=r"target_accept must be a number between 0\.5 and 1"):
+        parse_model(good + "\n[sampler]\ntarget_accept = 1.2\n")
     variant = tmp_path / "tight.toml"
     variant.write_text(good.replace('name = "Mh"', 'name = "Mh-tight"').replace("1.5", "0.5"))
     spec = load_model(variant)
     assert spec.name == "Mh-tight"
     assert spec.priors["heterogeneity_sd"] == Prior("HalfNormal", {"sigma": 0.5})
+
+
+def test_model_files_carry_sampler_defaults():
+    # the horseshoe needs small steps; the setting survives a save (to_dict) and a reload
+    spec = load_model("mse-loglinear")
+    assert spec.sampler == {"target_accept": 0.99}
+    assert ModelSpec.from_dict(spec.to_dict()).sampler == spec.sampler
+    assert load_model("Mh").sampler == {}
+    assert "sampler" not in load_model("Mh").to_dict()
 
 
 def test_priors_merge_user_over_data_over_default():

@@ -264,13 +264,63 @@ def test_derive_draws_n_and_growth_by_source_without_sampling():
                 np.full((2, 50, 2), np.log(400.0)),
             ),
             "source_detection": (("chain", "draw", PERIOD_DIM, SOURCE_DIM), reach),
+            "abundance_sd": (("chain", "draw"), np.full((2, 50), 0.1)),
         },
         coords={PERIOD_DIM: data.periods, SOURCE_DIM: list("ABCD")},
     )
     derived = family_of(spec).derive(posterior, spec, data, rng)
+    # the abundance line, integrated out of the graph, is drawn here
+    assert derived["abundance_level"].shape == (2, 50)
+    assert abs(float(derived["abundance_level"].mean()) - np.log(400.0)) < 0.05
     assert np.all(derived["N"].values >= data.detected)
     assert abs(derived["N"].values.mean() - 400) < 15
     growth = derived["reporting_growth_by_source"]
     assert list(growth["growth_source"].values) == ["A", "B", "C"]  # D absent in period 2
     assert np.allclose(growth.values[..., 0], 1.5) and growth.attrs["summary_block"]
     assert np.isnan(derived["source_growth"].sel(period=2, source="D")).all()
+
+
+@pytest.mark.parametrize("n_periods", [2, 3, 6])
+def test_integrated_abundance_line_is_the_multivariate_normal(n_periods):
+    # log lambda = a + b x + s e, a and b integrated out, against scipy's dense MvNormal
+    from hiddenpop.modeling.mse import _line_marginal_logp, _period_steps
+    from hiddenpop.modeling.priors import Prior
+
+    x = _period_steps(n_periods)
+    y = np.random.default_rng(n_periods).normal(7.0, 0.8, n_periods)
+    priors = {
+        "abundance": Prior("Normal", {"mu": np.asarray(7.3), "sigma": 2.5}),
+        "abundance_trend": Prior("Normal", {"mu": 0.1, "sigma": 0.5}),
+    }
+    value = _line_marginal_logp(pytensor.shared(y), priors, x, pytensor.shared(0.13)).eval()
+    cov = 2.5**2 + 0.5**2 * np.outer(x, x) + 0.13**2 * np.eye(n_periods)
+    assert value == pytest.approx(stats.multivariate_normal(7.3 + 0.1 * x, cov).logpdf(y))
+
+
+def test_abundance_line_draws_are_the_exact_conditional():
+    # given log lambda and s, (level, slope) is Gaussian: compare with the dense formula
+    from hiddenpop.modeling.mse import _line_draws, _period_steps
+    from hiddenpop.modeling.priors import Prior
+
+    n_periods, draws = 5, 40_000
+    x = _period_steps(n_periods)
+    y = np.array([7.0, 7.3, 7.4, 7.8, 8.1])
+    posterior = xr.Dataset(
+        {
+            "log_expected_abundance": (("chain", "draw", PERIOD_DIM), np.tile(y, (1, draws, 1))),
+            "abundance_sd": (("chain", "draw"), np.full((1, draws), 0.2)),
+        }
+    )
+    priors = {
+        "abundance": Prior("Normal", {"mu": 7.0, "sigma": 2.5}),
+        "abundance_trend": Prior("Normal", {"mu": 0.0, "sigma": 0.5}),
+    }
+    out = _line_draws(posterior, priors, np.random.default_rng(1))
+    design = np.column_stack([np.ones(n_periods), x])
+    precision = np.diag([1 / 2.5**2, 1 / 0.5**2]) + design.T @ design / 0.2**2
+    cov = np.linalg.inv(precision)
+    mean = cov @ (design.T @ y / 0.2**2 + np.array([7.0 / 2.5**2, 0.0]))
+    for j, name in enumerate(("abundance_level", "abundance_trend")):
+        values = out[name].values.ravel()
+        assert values.mean() == pytest.approx(mean[j], abs=4 * np.sqrt(cov[j, j] / draws))
+        assert values.std() == pytest.approx(np.sqrt(cov[j, j]), rel=0.02)

@@ -8,6 +8,8 @@ intervals, never against point estimates alone.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -42,7 +44,9 @@ def test_list_dependence_is_recovered_where_independence_fails():
     # the horseshoe keeps absent interactions near 0
     for term in ("A:C", "A:D", "B:C"):
         assert abs(np.median(interaction.sel(interaction_term=term).values)) < 0.35
-    assert result.diagnostics.divergences <= 10
+    # half-t(3) local scales, target_accept 0.99 from the model file (was 31-46 divergences)
+    assert json.loads(result.idata.attrs["sampler"])["target_accept"] == 0.99
+    assert result.diagnostics.divergences == 0
 
 
 def reach_growth_records() -> tuple[pd.DataFrame, np.ndarray]:
@@ -82,3 +86,5 @@ def test_growth_of_one_lists_reach_is_attributed_to_that_list():
     assert summary["growth"]["true"]["q05"] < true_growth < summary["growth"]["true"]["q95"]
     # observed growth = true x realised reporting growth, exactly
     assert summary["growth"]["observed"] == pytest.approx(data.detected[-1] / data.detected[0])
+    # non-centred list effects, the abundance line integrated out
+    assert result.diagnostics.divergences == 0

@@ -49,6 +49,23 @@ def _sampled_variables(idata) -> list[str]:
     return [name for name in idata.posterior.data_vars if name not in skip]
 
 
+def _extreme(dataset, reduce) -> tuple[float, str]:
+    """The extreme finite value over every variable, and the variable that holds it.
+
+    On a tie the user's name wins over the sampler's unconstrained copy (``x_log__``).
+    """
+    best, where = float("nan"), ""
+    for name in sorted(dataset.data_vars, key=lambda n: str(n).endswith("__")):
+        variable = dataset[name]
+        values = np.asarray(variable.values, dtype=float).ravel()
+        values = values[np.isfinite(values)]
+        if values.size:
+            value = float(reduce(values))
+            if not np.isfinite(best) or (value != best and reduce([value, best]) == value):
+                best, where = value, str(name)
+    return best, where
+
+
 def diagnose(idata, *, var_names: list[str] | None = None, warn: bool = True) -> Diagnostics:
     """Compute diagnostics and, with ``warn``, issue one ConvergenceWarning per problem."""
     posterior = idata.posterior[var_names or _sampled_variables(idata)]
@@ -60,10 +77,7 @@ def diagnose(idata, *, var_names: list[str] | None = None, warn: bool = True) ->
         ess_tail = az.ess(posterior, method="tail")
 
     def extreme(dataset, reduce) -> float:
-        values = [np.asarray(v.values, dtype=float).ravel() for v in dataset.data_vars.values()]
-        values = np.concatenate(values) if values else np.array([np.nan])
-        values = values[np.isfinite(values)]
-        return float(reduce(values)) if values.size else float("nan")
+        return _extreme(dataset, reduce)[0]
 
     stats = idata.get("sample_stats")
     divergences = int(stats["diverging"].sum()) if stats is not None and "diverging" in stats else 0
@@ -89,15 +103,18 @@ def diagnose(idata, *, var_names: list[str] | None = None, warn: bool = True) ->
     )
     if result.rhat_max > RHAT_MAX:
         result.messages.append(
-            f"R-hat up to {result.rhat_max:.3f} (> {RHAT_MAX}): chains disagree."
+            f"R-hat up to {result.rhat_max:.3f} (> {RHAT_MAX}, {_extreme(rhat, np.max)[1]}): "
+            "chains disagree."
         )
     if result.ess_bulk_min < ESS_MIN:
         result.messages.append(
-            f"bulk ESS down to {result.ess_bulk_min:.0f} (< {ESS_MIN}): run more draws."
+            f"bulk ESS down to {result.ess_bulk_min:.0f} (< {ESS_MIN}, "
+            f"{_extreme(ess_bulk, np.min)[1]}): run more draws."
         )
     if result.ess_tail_min < ESS_MIN:
         result.messages.append(
-            f"tail ESS down to {result.ess_tail_min:.0f} (< {ESS_MIN}): interval ends are noisy."
+            f"tail ESS down to {result.ess_tail_min:.0f} (< {ESS_MIN}, "
+            f"{_extreme(ess_tail, np.min)[1]}): interval ends are noisy."
         )
     if divergences:
         result.messages.append(

@@ -34,6 +34,8 @@ __all__ = ["SAMPLERS", "available_samplers", "default_model_name", "fit"]
 
 #: sampler name -> modules it needs
 SAMPLERS = {"pymc": (), "nutpie": ("nutpie",), "numpyro": ("jax", "numpyro")}
+#: NUTS's target acceptance rate where neither the call nor the model file sets one
+DEFAULT_TARGET_ACCEPT = 0.9
 #: sampler name -> the hiddenpop extra that installs those modules
 EXTRAS = {"nutpie": "fast", "numpyro": "jax"}
 
@@ -97,7 +99,7 @@ def fit(
     chains: int = 4,
     seed: int | None = None,
     sampler: str | Callable[..., az.InferenceData] = "auto",
-    target_accept: float = 0.9,
+    target_accept: float | None = None,
     denominator=None,
     progressbar: bool = False,
     predictive: bool = True,
@@ -120,6 +122,9 @@ def fit(
         returning InferenceData in place of ``pm.sample`` (e.g. the compiled-model cache of
         ``hiddenpop.study``, which reuses one compilation across datasets); its ``name``
         attribute is recorded as the sampler.
+    target_accept
+        NUTS's target acceptance rate; None takes the model file's ``[sampler]`` setting,
+        else 0.9 (mse-loglinear sets 0.99: its horseshoe needs small steps).
     denominator
         Base population per period (array in period order, or ``{period: value}``): adds
         prevalence per 10,000.
@@ -133,6 +138,8 @@ def fit(
     spec = load_model(model)
     family = family_of(spec)
     family.validate(spec)
+    if target_accept is None:
+        target_accept = spec.sampler.get("target_accept", DEFAULT_TARGET_ACCEPT)
     sample = sampler if callable(sampler) else None
     sampler = getattr(sampler, "name", "custom") if sample else _check_sampler(sampler)
     denominator_values = _denominator_array(denominator, data)

@@ -15,6 +15,9 @@ Model file form (``models/Mth.toml``)::
 
     [priors]
     heterogeneity_sd = { dist = "HalfNormal", sigma = 1.5 }
+
+    [sampler]             # optional: the model's own sampler defaults
+    target_accept = 0.99
 """
 
 from __future__ import annotations
@@ -31,7 +34,10 @@ from hiddenpop.modeling.priors import Prior
 
 __all__ = ["ModelSpec", "catalog_dir", "load_model", "model_names", "parse_model"]
 
-_TOP_KEYS = {"name", "family", "description", "structure", "priors"}
+_TOP_KEYS = {"name", "family", "description", "structure", "priors", "sampler"}
+
+#: ``[sampler]`` settings a model file may set (its defaults; a ``fit()`` argument wins)
+SAMPLER_KEYS = {"target_accept": (0.5, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,8 @@ class ModelSpec:
         Options of the family (validated by the family when the model is built).
     priors : dict[str, Prior]
         Prior overrides; the family's defaults fill the rest (user > data > default).
+    sampler : dict
+        Sampler defaults for this model (``target_accept``); ``fit()`` arguments win.
     text : str
         The TOML text the spec was read from (kept for provenance).
     origin : str
@@ -56,6 +64,7 @@ class ModelSpec:
     description: str = ""
     structure: dict = field(default_factory=dict)
     priors: dict[str, Prior] = field(default_factory=dict)
+    sampler: dict = field(default_factory=dict)
     text: str = field(default="", repr=False)
     origin: str = ""
 
@@ -74,6 +83,7 @@ class ModelSpec:
             "description": self.description,
             "structure": dict(self.structure),
             "priors": {k: p.to_dict() for k, p in self.priors.items()},
+            **({"sampler": dict(self.sampler)} if self.sampler else {}),
         }
 
     @classmethod
@@ -109,15 +119,35 @@ def _from_table(table: dict, *, origin: str, text: str) -> ModelSpec:
         key: Prior.from_dict(value, where=f"{origin}{_line_of(text, key)}: prior '{key}'")
         for key, value in priors_table.items()
     }
+    sampler = _sampler_table(table.get("sampler", {}), origin=origin, text=text)
     return ModelSpec(
         name=table["name"],
         family=table["family"],
         description=str(table.get("description", "")),
         structure=dict(structure),
         priors=priors,
+        sampler=sampler,
         text=text,
         origin=origin,
     )
+
+
+def _sampler_table(table, *, origin: str, text: str) -> dict:
+    if not isinstance(table, dict):
+        raise ModelSpecError(f"{origin}: [sampler] must be a table.")
+    for key, value in table.items():
+        if key not in SAMPLER_KEYS:
+            raise ModelSpecError(
+                f"{origin}{_line_of(text, key)}: unknown sampler setting '{key}'; a model file "
+                f"may set {', '.join(sorted(SAMPLER_KEYS))}."
+            )
+        low, high = SAMPLER_KEYS[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low < value < high:
+            raise ModelSpecError(
+                f"{origin}{_line_of(text, key)}: sampler setting {key} must be a number "
+                f"between {low:g} and {high:g} (exclusive), got {value!r}."
+            )
+    return {key: float(value) for key, value in table.items()}
 
 
 def parse_model(text: str, *, origin: str = "model file") -> ModelSpec:
