@@ -61,6 +61,7 @@ def test_describe_bundled_dataset_and_table(capsys):
         (["describe", "{binary}", "--id", "ip", "--occasion", "week"], "binary"),
         (["describe", "hare", "--id", "x"], "bundled dataset"),
         (["describe", "{records}", "--histories", "--layout", "2,x"], "--layout"),
+        (["fit", "hare", "--target-accept", "1.5", "--out", "{fit}"], "--target-accept"),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(tmp_path, capsys, argv, message):
@@ -68,7 +69,7 @@ def test_bad_input_is_one_line_and_status_2(tmp_path, capsys, argv, message):
     records.write_text("ip,week\na,1\nb,2\n")
     binary = tmp_path / "binary.csv"
     binary.write_bytes(b"\x00\x01\x02")
-    argv = [a.format(records=records, binary=binary) for a in argv]
+    argv = [a.format(records=records, binary=binary, fit=tmp_path / "fit.nc") for a in argv]
     code, out, err = run(capsys, *argv)
     assert code == 2
     assert out == ""
@@ -76,3 +77,4 @@ def test_bad_input_is_one_line_and_status_2(tmp_path, capsys, argv, message):
     assert len(lines) == 1 and lines[0].startswith("hiddenpop: error:")
     assert message in lines[0]
     assert "Traceback" not in err
+    assert not (tmp_path / "fit.nc").exists()

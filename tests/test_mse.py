@@ -226,6 +226,8 @@ def test_cli_fits_lists_with_both_models(tmp_path, capsys):
             "source",
             "--model",
             "mse-latent-class",
+            "--target-accept",
+            "0.95",
             "--draws",
             "200",
             "--tune",
@@ -245,6 +247,9 @@ def test_cli_fits_lists_with_both_models(tmp_path, capsys):
     assert set(summary["growth"]) >= {"true", "reporting", "observed", "prob_true_growth"}
     for q05, q95 in zip(summary["N"]["q05"], summary["N"]["q95"], strict=True):
         assert q05 < 600 < q95 * 1.05
+    # the command line's --target-accept reaches the sampler (the model file's default else)
+    assert json.loads(FitResult.load(out).idata.attrs["sampler"])["target_accept"] == 0.95
+    assert json.loads(result.idata.attrs["sampler"])["target_accept"] == 0.99
 
 
 def test_derive_draws_n_and_growth_by_source_without_sampling():

@@ -37,6 +37,12 @@ def register(subparsers) -> None:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--sampler", default="auto", choices=["auto", "nutpie", "pymc", "numpyro"])
+    parser.add_argument(
+        "--target-accept",
+        type=float,
+        metavar="P",
+        help="NUTS target acceptance rate (default: the model file's [sampler] setting, else 0.9)",
+    )
     parser.add_argument("--out", required=True, metavar="FIT.nc")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(handler=run)
@@ -74,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     for name, value in (("--draws", args.draws), ("--tune", args.tune), ("--chains", args.chains)):
         if value < 1:
             raise InputError(f"{name} must be at least 1.")
+    if args.target_accept is not None and not 0.5 < args.target_accept < 1.0:
+        raise InputError("--target-accept must be between 0.5 and 1 (exclusive).")
     from hiddenpop.inference import fit  # imports PyMC: only when fitting
 
     with warnings.catch_warnings():
@@ -86,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
             chains=args.chains,
             seed=args.seed,
             sampler=args.sampler,
+            target_accept=args.target_accept,
             denominator=denominator,
             progressbar=sys.stderr.isatty(),
         )
