@@ -232,3 +232,25 @@ def test_samplers_agree_and_missing_ones_are_named():
             fit(data, "M0", sampler="numpyro")
     with pytest.raises(ModelSpecError, match="unknown sampler"):
         fit(data, "M0", sampler="gibbs")
+
+
+def test_diagnostics_name_the_variable_behind_each_problem():
+    # chains of "stuck" disagree and barely move; "fine" is white noise: the R-hat and ESS
+    # messages must name "stuck" (not its unconstrained copy "stuck_log__", which ties)
+    import arviz as az
+
+    from hiddenpop.inference.diagnostics import diagnose
+
+    rng = np.random.default_rng(0)
+    walk = np.cumsum(rng.normal(0, 0.05, (2, 500)), axis=1) + np.array([[0.0], [3.0]])
+    idata = az.from_dict(
+        posterior={
+            "stuck_log__": walk,
+            "stuck": np.exp(walk),
+            "fine": rng.normal(size=(2, 500)),
+        }
+    )
+    messages = diagnose(idata, warn=False).messages
+    assert any(m.startswith("R-hat") and "stuck)" in m for m in messages)
+    assert any(m.startswith("bulk ESS") and "stuck)" in m for m in messages)
+    assert not any("fine" in m or "log__" in m for m in messages)

@@ -76,9 +76,6 @@ def diagnose(idata, *, var_names: list[str] | None = None, warn: bool = True) ->
         ess_bulk = az.ess(posterior, method="bulk")
         ess_tail = az.ess(posterior, method="tail")
 
-    def extreme(dataset, reduce) -> float:
-        return _extreme(dataset, reduce)[0]
-
     stats = idata.get("sample_stats")
     divergences = int(stats["diverging"].sum()) if stats is not None and "diverging" in stats else 0
     depth_hits = 0
@@ -91,10 +88,13 @@ def diagnose(idata, *, var_names: list[str] | None = None, warn: bool = True) ->
     except (ValueError, KeyError):
         bfmi = float("nan")
 
+    rhat_max, rhat_where = _extreme(rhat, np.max) if rhat is not None else (float("nan"), "")
+    bulk_min, bulk_where = _extreme(ess_bulk, np.min)
+    tail_min, tail_where = _extreme(ess_tail, np.min)
     result = Diagnostics(
-        rhat_max=extreme(rhat, np.max) if rhat is not None else float("nan"),
-        ess_bulk_min=extreme(ess_bulk, np.min),
-        ess_tail_min=extreme(ess_tail, np.min),
+        rhat_max=rhat_max,
+        ess_bulk_min=bulk_min,
+        ess_tail_min=tail_min,
         divergences=divergences,
         bfmi_min=bfmi,
         max_treedepth_hits=depth_hits,
@@ -103,18 +103,15 @@ def diagnose(idata, *, var_names: list[str] | None = None, warn: bool = True) ->
     )
     if result.rhat_max > RHAT_MAX:
         result.messages.append(
-            f"R-hat up to {result.rhat_max:.3f} (> {RHAT_MAX}, {_extreme(rhat, np.max)[1]}): "
-            "chains disagree."
+            f"R-hat up to {rhat_max:.3f} (> {RHAT_MAX}, {rhat_where}): chains disagree."
         )
     if result.ess_bulk_min < ESS_MIN:
         result.messages.append(
-            f"bulk ESS down to {result.ess_bulk_min:.0f} (< {ESS_MIN}, "
-            f"{_extreme(ess_bulk, np.min)[1]}): run more draws."
+            f"bulk ESS down to {bulk_min:.0f} (< {ESS_MIN}, {bulk_where}): run more draws."
         )
     if result.ess_tail_min < ESS_MIN:
         result.messages.append(
-            f"tail ESS down to {result.ess_tail_min:.0f} (< {ESS_MIN}, "
-            f"{_extreme(ess_tail, np.min)[1]}): interval ends are noisy."
+            f"tail ESS down to {tail_min:.0f} (< {ESS_MIN}, {tail_where}): interval ends are noisy."
         )
     if divergences:
         result.messages.append(

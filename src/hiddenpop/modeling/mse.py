@@ -35,7 +35,7 @@ Multi-period (T > 1): each list's effect has its own reporting trend,
 alpha[t, l] = a_l + b_l x_t + s_alpha e[t, l] (x_t = t - (T - 1) / 2, e ~ N(0, 1),
 non-centred), interactions are partially pooled, gamma[t, S] = gamma_S + s_gamma e'[t, S], and
 log lambda_t ~ N(level + slope x_t, s_N) with the level and slope integrated out
-(``_line_marginal``; they are drawn exactly after sampling, ``_line_draws``). The spreads
+(``_line_marginal_logp``; they are drawn exactly after sampling, ``_line_draws``). The spreads
 s_alpha, s_N get boundary-avoiding Gamma(2, 10) priors (mode 0.1). Measured on
 ``list-dependence`` (5 periods, 4 lists, seeds 3 and 5, 4 x 1,000 draws): with centred
 alpha, the level and slope sampled, and half-Cauchy local scales the fits had 31-46
