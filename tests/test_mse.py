@@ -329,3 +329,30 @@ def test_abundance_line_draws_are_the_exact_conditional():
         values = out[name].values.ravel()
         assert values.mean() == pytest.approx(mean[j], abs=4 * np.sqrt(cov[j, j] / draws))
         assert values.std() == pytest.approx(np.sqrt(cov[j, j]), rel=0.02)
+
+
+@pytest.mark.parametrize("classes", [2, 3, 5])
+def test_class_weight_prior_is_stick_breaking_averaged_over_orders(classes):
+    # ordering the class levels is a relabelling only under an exchangeable prior: the
+    # correction turns stick-breaking in class order into its average over all C! orders
+    import itertools
+
+    from hiddenpop.modeling.mse import _exchangeable_stick_breaking
+
+    def stick_breaking_logpdf(weights, concentration):
+        rest, value = 1.0, 0.0
+        for w in weights[:-1]:
+            value += stats.beta(1.0, concentration).logpdf(w / rest) - np.log(rest)
+            rest -= w
+        return value
+
+    weights = np.random.default_rng(classes).dirichlet(np.full(classes, 0.7))
+    orders = itertools.permutations(range(classes))
+    average = np.mean([np.exp(stick_breaking_logpdf(weights[list(o)], 0.6)) for o in orders])
+    expected = np.log(average) - stick_breaking_logpdf(weights, 0.6)
+    value = _exchangeable_stick_breaking(pytensor.shared(np.log(weights)), 0.6, classes).eval()
+    assert value == pytest.approx(expected, rel=1e-10)
+    with pytest.raises(ModelSpecError, match="between 2 and 7"):
+        family_of(load_model("mse-latent-class")).validate(
+            load_model("mse-latent-class").with_structure(classes=8)
+        )

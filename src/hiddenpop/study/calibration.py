@@ -33,8 +33,9 @@ and each of the N_t units falls in inclusion pattern h (all 2^L, the empty one u
 the model's own probabilities: log-linear, Pr(h) proportional to exp(alpha_t . h + gamma_t .
 d(h)) with alpha[t, l] ~ N(a_l + b_l x_t, s_alpha), gamma[t, S] = gamma_S + s_gamma e[t, S]
 and gamma_S from the regularised horseshoe; latent-class, Pr(h) = sum_c pi_c prod_l
-q^h (1 - q)^(1 - h), logit q[t, c, l] = kappa_c + phi[c, l] + b_l x_t with sorted kappa,
-zero-sum phi and stick-breaking pi.
+q^h (1 - q)^(1 - h), logit q[t, c, l] = kappa_c + phi[c, l] + b_l x_t with stick-breaking pi,
+kappa and zero-sum phi drawn class by class (LCMCR's unordered model) and the classes then
+relabelled in order of kappa, as the model orders them.
 
 Uniformity test: ranks pooled over replicates and over a parameter's elements, counted in
 ``bins`` equal bins, chi-square test with bins - 1 degrees of freedom; a parameter fails
@@ -607,11 +608,15 @@ def _draw_list_dataset(
         concentration = draw("class_concentration")
         breaks = rng.beta(1.0, float(concentration), size=classes - 1)
         rest = np.concatenate([[1.0], np.cumprod(1.0 - breaks)])
-        truth["class_weight"] = rest * np.concatenate([breaks, [1.0]])
-        truth["class_level"] = np.sort(draw("detection", classes))
+        weight = rest * np.concatenate([breaks, [1.0]])
+        level = np.atleast_1d(draw("detection", classes))
         sigma = chosen["class_profile"].params["sigma"]
         profile = rng.normal(0.0, sigma, size=(classes, n_lists))
         profile = profile - profile.mean(axis=1, keepdims=True)  # ZeroSumNormal over lists
+        # LCMCR's unordered model, then the classes relabelled by level (the model's order)
+        order = np.argsort(level)
+        truth["class_weight"], truth["class_level"] = weight[order], level[order]
+        profile = profile[order]
         logit_q = truth["class_level"][None, :, None] + profile[None] + trend[:, None, :]
         q = expit(logit_q)  # (T, C, L)
         per_class = np.prod(
