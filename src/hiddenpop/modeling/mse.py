@@ -32,7 +32,7 @@ Ordering is a pure relabelling only under an exchangeable prior, and stick-break
 one: its first weight is the largest a priori, so ordering the levels next to weights in
 stick order told the model that the least detectable class is the largest (prior mean weight
 0.73 of that class with C = 5 and the Gamma(0.25, 0.25) concentration, against 1 / C = 0.2
-for LCMCR's unordered model), which pulled N up wherever the data are sparse. The weights
+for LCMCR's unordered model): a prior tilt towards a large, rarely listed class. The weights
 therefore get the stick-breaking density symmetrised over the C! orders of the classes,
 
     p(pi) = (1 / C!) sum_sigma SB(pi_sigma(1), ..., pi_sigma(C)),
