@@ -175,7 +175,7 @@ class _ListFamily(ModelFamily):
         if n_periods > 1 and structure["abundance_trend"] == "linear":
             x = _period_steps(n_periods)
             spread = priors["abundance_sd"].create("abundance_sd")
-            if _marginal_line(priors):
+            if _integrates_line(structure, priors, n_periods):
                 log_prior = _line_marginal_logp(log_lambda, priors, x, spread)
             else:
                 level = priors["abundance"].create("abundance_level")
@@ -218,8 +218,9 @@ class _ListFamily(ModelFamily):
         expected = np.exp(posterior["log_expected_abundance"])
         unseen = unseen_draws(rng, expected.values, 1.0 - p_star.values, data.detected)
         derived = {"N": (p_star.dims, data.detected + unseen), "expected_abundance": expected}
-        if "abundance_sd" in posterior and "abundance_level" not in posterior:
-            derived |= _line_draws(posterior, self.priors(spec, data), rng)
+        priors = self.priors(spec, data)
+        if _integrates_line(self.structure(spec), priors, data.n_periods):
+            derived |= _line_draws(posterior, priors, rng)
         reach = posterior["source_detection"]
         first = reach.isel({PERIOD_DIM: 0})
         derived["source_growth"] = (reach / first).where(data.stats["source_mask"])
@@ -525,9 +526,15 @@ def _exchangeable_stick_breaking(log_pi, concentration, classes: int):
     return pt.logsumexp(terms) - np.log(len(orders)) - terms[0]
 
 
-def _marginal_line(priors) -> bool:
-    """Whether the abundance line's level and slope can be integrated out (Normal priors)."""
-    return priors["abundance"].dist == "Normal" and priors["abundance_trend"].dist == "Normal"
+def _integrates_line(structure, priors, n_periods: int) -> bool:
+    """Whether the graph integrates the abundance line's level and slope out (and ``derive``
+    draws them): several periods, a linear abundance trend, Normal priors on both."""
+    return (
+        n_periods > 1
+        and structure["abundance_trend"] == "linear"
+        and priors["abundance"].dist == "Normal"
+        and priors["abundance_trend"].dist == "Normal"
+    )
 
 
 def _line_marginal_logp(y, priors, x, spread):
