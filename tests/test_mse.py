@@ -247,6 +247,11 @@ def test_cli_fits_lists_with_both_models(tmp_path, capsys):
     assert set(summary["growth"]) >= {"true", "reporting", "observed", "prob_true_growth"}
     for q05, q95 in zip(summary["N"]["q05"], summary["N"]["q95"], strict=True):
         assert q05 < 600 < q95 * 1.05
+    # classes relabelled by decreasing weight in every draw; the sampled breaks, whose
+    # labels mean nothing, are not in the diagnostics
+    weights = FitResult.load(out).posterior["class_weight"].values
+    assert np.all(np.diff(weights, axis=-1) <= 0)
+    assert not any("class_break" in message for message in summary["warnings"])
     # the command line's --target-accept reaches the sampler (the model file's default else)
     assert json.loads(FitResult.load(out).idata.attrs["sampler"])["target_accept"] == 0.95
     assert json.loads(result.idata.attrs["sampler"])["target_accept"] == 0.99
@@ -283,6 +288,30 @@ def test_derive_draws_n_and_growth_by_source_without_sampling():
     assert list(growth["growth_source"].values) == ["A", "B", "C"]  # D absent in period 2
     assert np.allclose(growth.values[..., 0], 1.5) and growth.attrs["summary_block"]
     assert np.isnan(derived["source_growth"].sel(period=2, source="D")).all()
+
+
+def test_classes_are_relabelled_by_decreasing_weight_in_every_draw():
+    from hiddenpop.modeling.mse import CLASS_DIM, relabel_by_weight
+
+    rng = np.random.default_rng(3)
+    weight = rng.dirichlet(np.ones(4), size=(2, 30))
+    level = rng.normal(size=(2, 30, 4))
+    profile = rng.normal(size=(2, 30, 3, 4))  # stored with the class dim second to last
+    posterior = xr.Dataset(
+        {
+            "class_weight": (("chain", "draw", CLASS_DIM), weight),
+            "class_level": (("chain", "draw", CLASS_DIM), level),
+            "class_profile": (("chain", "draw", SOURCE_DIM, CLASS_DIM), profile),
+        }
+    )
+    out = relabel_by_weight(posterior)
+    assert out["class_profile"].dims == ("chain", "draw", SOURCE_DIM, CLASS_DIM)
+    for c in range(2):
+        for d in range(30):
+            order = np.argsort(-weight[c, d])
+            assert np.array_equal(out["class_weight"].values[c, d], weight[c, d, order])
+            assert np.array_equal(out["class_level"].values[c, d], level[c, d, order])
+            assert np.array_equal(out["class_profile"].values[c, d], profile[c, d][:, order])
 
 
 @pytest.mark.parametrize("n_periods", [2, 3, 6])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
@@ -88,3 +89,41 @@ def test_growth_of_one_lists_reach_is_attributed_to_that_list():
     assert summary["growth"]["observed"] == pytest.approx(data.detected[-1] / data.detected[0])
     # non-centred list effects, the abundance line integrated out
     assert result.diagnostics.divergences == 0
+
+
+def latent_class_records(seed: int) -> pd.DataFrame:
+    """Five lists, two classes (LCMCR's model): 40% of N = 2,000 rarely listed (0.1-0.2 a
+    list), 60% often (0.3-0.5). Lists are independent within a class, so heterogeneity
+    between the classes makes them positively dependent overall."""
+    rng = np.random.default_rng(seed)
+    q = np.array([[0.1, 0.15, 0.1, 0.2, 0.1], [0.5, 0.4, 0.45, 0.5, 0.3]])
+    members = rng.choice(2, size=2000, p=[0.4, 0.6])
+    listed = rng.random((2000, 5)) < q[members]
+    return pd.concat(
+        [
+            pd.DataFrame({"id": np.flatnonzero(listed[:, l]), "period": 2020, "source": s})
+            for l, s in enumerate("ABCDE")
+        ],
+        ignore_index=True,
+    )
+
+
+def test_latent_classes_recover_n_where_independence_fails():
+    data = CaptureData.from_records(
+        latent_class_records(1), id="id", period="period", source="source"
+    )
+    naive = fit_loglinear(data, [])
+    result = fit(data, "mse-latent-class", draws=500, tune=500, chains=2, seed=3)
+    n = result.abundance.values.ravel()
+    low, median, high = np.quantile(n, [0.05, 0.5, 0.95])
+    assert low < 2000 < high
+    # independence puts N too low; the latent classes see the rarely listed class
+    assert naive.interval[1] < 2000 and naive.interval[1] < median
+    # N mixes: the classes are exchangeable, so any labelling a chain settles in is exact
+    diagnostics = az.summary(result.idata, var_names=["N"], kind="diagnostics")
+    assert diagnostics["r_hat"].max() < 1.05 and diagnostics["ess_bulk"].min() > 100
+    # relabelled by decreasing weight: the largest class holds at least the 60% (or a split
+    # of it), and the labels agree between chains
+    weights = result.posterior["class_weight"]
+    assert np.all(np.diff(weights.values, axis=-1) <= 0)
+    assert az.rhat(weights)["class_weight"].values[0] < 1.05

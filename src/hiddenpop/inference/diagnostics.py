@@ -14,7 +14,7 @@ import numpy as np
 
 from hiddenpop.exceptions import ConvergenceWarning
 
-__all__ = ["ESS_MIN", "RHAT_MAX", "Diagnostics", "diagnose"]
+__all__ = ["ESS_MIN", "RHAT_MAX", "Diagnostics", "diagnose", "is_variable_or_copy"]
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
@@ -43,10 +43,23 @@ class Diagnostics:
         return {**asdict(self), "ok": self.ok}
 
 
-def _sampled_variables(idata) -> list[str]:
-    """Free parameters and the derived quantities users read (skip per-cell bookkeeping)."""
-    skip = {"log_likelihood_period"}
-    return [name for name in idata.posterior.data_vars if name not in skip]
+def is_variable_or_copy(name, bases) -> bool:
+    """Whether ``name`` is one of ``bases`` or the sampler's unconstrained copy of one
+    (``<base>_<transform>__``)."""
+    name = str(name)
+    return any(
+        name == base or (name.startswith(f"{base}_") and name.endswith("__")) for base in bases
+    )
+
+
+def _sampled_variables(idata, exclude: tuple[str, ...] = ()) -> list[str]:
+    """Free parameters and the derived quantities users read (skip per-cell bookkeeping and
+    the variables in ``exclude``, with their unconstrained copies)."""
+    return [
+        name
+        for name in idata.posterior.data_vars
+        if name != "log_likelihood_period" and not is_variable_or_copy(name, exclude)
+    ]
 
 
 def _extreme(dataset, reduce) -> tuple[float, str]:
@@ -66,9 +79,18 @@ def _extreme(dataset, reduce) -> tuple[float, str]:
     return best, where
 
 
-def diagnose(idata, *, var_names: list[str] | None = None, warn: bool = True) -> Diagnostics:
-    """Compute diagnostics and, with ``warn``, issue one ConvergenceWarning per problem."""
-    posterior = idata.posterior[var_names or _sampled_variables(idata)]
+def diagnose(
+    idata,
+    *,
+    var_names: list[str] | None = None,
+    exclude: tuple[str, ...] = (),
+    warn: bool = True,
+) -> Diagnostics:
+    """Compute diagnostics and, with ``warn``, issue one ConvergenceWarning per problem.
+
+    ``exclude`` names variables left out (labels that may switch, e.g. a mixture's breaks).
+    """
+    posterior = idata.posterior[var_names or _sampled_variables(idata, exclude)]
     chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

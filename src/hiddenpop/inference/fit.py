@@ -26,7 +26,7 @@ from hiddenpop import __version__
 from hiddenpop.constants import PERIOD_DIM
 from hiddenpop.data import CaptureData
 from hiddenpop.exceptions import HiddenpopError, IdentifiabilityWarning, ModelSpecError
-from hiddenpop.inference.diagnostics import diagnose
+from hiddenpop.inference.diagnostics import diagnose, is_variable_or_copy
 from hiddenpop.modeling.families import family_of
 from hiddenpop.modeling.spec import ModelSpec, load_model, model_names
 
@@ -178,7 +178,12 @@ def fit(
             log_likelihood=xr.Dataset({"detections": posterior["log_likelihood_period"]})
         )
         posterior = posterior.drop_vars("log_likelihood_period")
-    posterior = posterior.merge(family.derive(posterior, spec, data, rng))
+    derived = family.derive(posterior, spec, data, rng)
+    # a replaced variable (relabelled classes) loses its sampler copy in the old labels too
+    replaced = [
+        name for name in posterior.data_vars if is_variable_or_copy(name, list(derived.data_vars))
+    ]
+    posterior = posterior.drop_vars(replaced).merge(derived)
     idata.posterior = posterior
     late_warnings = family.posterior_warnings(posterior, spec, data)
     for message in late_warnings:
@@ -195,7 +200,7 @@ def fit(
         observed_data=xr.Dataset(observed),
         constant_data=_constant_data(data, denominator_values),
     )
-    diagnostics = diagnose(idata)
+    diagnostics = diagnose(idata, exclude=family.label_dependent)
     idata.attrs.update(
         {
             "hiddenpop_version": __version__,

@@ -67,6 +67,11 @@ class ModelFamily:
 
     name: ClassVar[str] = ""
     structure_options: ClassVar[Mapping[str, tuple[Any, Any]]] = {}
+    #: Sampled variables whose labels mean nothing (a mixture's stick-breaking breaks, whose
+    #: classes may switch labels within and between chains): kept in the posterior, left out
+    #: of the convergence diagnostics (with their unconstrained copies). ``derive`` returns
+    #: the identified, relabelled versions of the quantities users read.
+    label_dependent: ClassVar[tuple[str, ...]] = ()
 
     # ------------------------------------------------------------------ spec handling
     def structure(self, spec: ModelSpec) -> dict:
@@ -144,7 +149,11 @@ class ModelFamily:
     def derive(
         self, posterior: xr.Dataset, spec: ModelSpec, data: CaptureData, rng: np.random.Generator
     ) -> xr.Dataset:
-        """Derived quantities that need random draws (e.g. N = n + unseen)."""
+        """Derived quantities that need random draws (e.g. N = n + unseen).
+
+        A returned variable of the same name as a posterior variable replaces it (a
+        relabelling of mixture classes).
+        """
         return xr.Dataset()
 
     def predict_statistics(

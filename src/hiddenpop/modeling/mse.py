@@ -24,21 +24,27 @@ prior (Piironen & Vehtari 2017) instead of stepwise selection::
     logit q[t, c, l] = kappa_c + phi[c, l] (+ b_l x_t),  sum_l phi[c, l] = 0,
     pi = stick-breaking(v),  v_c ~ Beta(1, a),  a ~ Gamma(0.25, 0.25),  C = K* classes.
 
-Label switching: NUTS cannot jump between the C! relabelled modes, so separate chains would
-settle in different labellings and every class-level R-hat would fail (LCMCR's Gibbs sampler
-relabels freely, but reports only N). The classes are ordered by their mean logit detection,
-kappa_1 < kappa_2 < ... (an ordered transform), as the closed Mh-mixture orders its support.
-Ordering is a pure relabelling only under an exchangeable prior, and stick-breaking is not
-one: its first weight is the largest a priori, so ordering the levels next to weights in
-stick order told the model that the least detectable class is the largest (prior mean weight
-0.73 of that class with C = 5 and the Gamma(0.25, 0.25) concentration, against 1 / C = 0.2
-for LCMCR's unordered model): a prior tilt towards a large, rarely listed class. The weights
-therefore get the stick-breaking density symmetrised over the C! orders of the classes,
+Label switching. The likelihood is invariant to relabelling the classes, so the posterior has
+C! copies of every mode. LCMCR's Gibbs sampler relabels freely and reports only N. Here the
+prior is made exchangeable and the labels are left free: stick-breaking is not exchangeable
+(its first weight is the largest a priori), so the weights get the stick-breaking density
+averaged over the C! orders of the classes,
 
     p(pi) = (1 / C!) sum_sigma SB(pi_sigma(1), ..., pi_sigma(C)),
 
-(``_exchangeable_stick_breaking``): the unordered LCMCR prior, relabelled by the level
-order. The likelihood is invariant to relabelling, so N and P* are unchanged by the labels.
+(``_exchangeable_stick_breaking``): LCMCR's prior with the class labels forgotten. Every
+relabelling of a mode is then an exact copy of it, so a chain that settles in one labelling,
+or moves between them, samples N, P* and every other label-free quantity correctly. After
+sampling the classes of each draw are relabelled by decreasing weight (``relabel_by_weight``:
+``class_weight``, ``class_level``, ``class_profile``), which identifies them wherever the
+weights differ; the sampled breaks, whose labels mean nothing, are left out of the
+convergence diagnostics. A first version instead ordered the class levels (as Mh-mixture
+orders its support) next to weights in stick order: not a relabelling under a
+non-exchangeable prior (a priori the least detectable class held 73% of the population with
+C = 5 and the Gamma(0.25, 0.25) concentration, against 1 / C = 0.2 for LCMCR), and, with the
+symmetrised prior, nearly empty classes whose levels could not pass an occupied class's
+level trapped the chains: on a simulated two-class table (5 lists) the class parameters had
+R-hat 1.3 and N bulk ESS 121, against R-hat <= 1.02 after relabelling and ESS 405 unordered.
 
 Multi-period (T > 1): each list's effect has its own reporting trend,
 alpha[t, l] = a_l + b_l x_t + s_alpha e[t, l] (x_t = t - (T - 1) / 2, e ~ N(0, 1),
@@ -401,11 +407,12 @@ class LatentClassFamily(_ListFamily):
 
     name = "mse-latent-class"
     structure_options: ClassVar[dict] = {"classes": (5, int), **_TREND_OPTIONS}
+    label_dependent = ("class_break",)
 
     def default_priors(self, structure: dict) -> dict[str, Prior]:
         return {
             **_trend_priors(),
-            # kappa_c: mean logit of being on a list, per class (ordered). Normal(0, 1.8) has
+            # kappa_c: mean logit of being on a list, per class. Normal(0, 1.8) has
             # the sd of the logistic, i.e. of LCMCR's uniform prior on q; a prior centred on
             # the observed share with sd 2.5 put more mass on nearly invisible classes and
             # gave diabetes_italy a 90% interval of 2,415-11,578 instead of 2,363-5,009
@@ -430,6 +437,10 @@ class LatentClassFamily(_ListFamily):
                 f"{spec.origin or spec.name}: classes must be between 2 and {MAX_CLASSES} (the "
                 "class weights' prior sums over every order of the classes, classes! terms)."
             )
+
+    def derive(self, posterior, spec, data, rng) -> xr.Dataset:
+        """As for every list model, and the classes relabelled by decreasing weight."""
+        return super().derive(posterior, spec, data, rng).merge(relabel_by_weight(posterior))
 
     def identifiability(self, spec: ModelSpec, data: CaptureData) -> list[str]:
         self.check_data(spec, data)
@@ -473,7 +484,6 @@ class LatentClassFamily(_ListFamily):
             level = priors["detection"].create(
                 "class_level",
                 dims=CLASS_DIM,
-                transform=pm.distributions.transforms.ordered,
                 initval=np.linspace(centre - 1.0, centre + 1.0, classes),
             )
             profile = pm.ZeroSumNormal(
@@ -494,6 +504,24 @@ class LatentClassFamily(_ListFamily):
             log_p_star = self._likelihood(data, log_m, log_w, log_w0)
             self._abundance(log_m, log_p_star, priors, structure, n_periods)
         return model
+
+
+def relabel_by_weight(posterior: xr.Dataset) -> xr.Dataset:
+    """``class_weight``, ``class_level`` and ``class_profile`` with the classes of every draw
+    ordered by decreasing weight (class 0 the largest).
+
+    The model's classes are exchangeable, so the sampler's labels are arbitrary and may
+    switch; sorted by weight they are identified wherever the weights differ.
+    """
+    weight = posterior["class_weight"].transpose("chain", "draw", CLASS_DIM)
+    order = np.argsort(-weight.values, axis=2, kind="stable")
+    relabelled = {}
+    for name in ("class_weight", "class_level", "class_profile"):
+        variable = posterior[name].transpose("chain", "draw", CLASS_DIM, ...)
+        index = order.reshape(order.shape + (1,) * (variable.ndim - order.ndim))
+        values = np.take_along_axis(variable.values, index, axis=2)
+        relabelled[name] = variable.copy(data=values).transpose(*posterior[name].dims)
+    return xr.Dataset(relabelled)
 
 
 def _stick_order_terms(log_pi, concentration, orders: np.ndarray):

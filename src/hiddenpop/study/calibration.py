@@ -613,8 +613,9 @@ def _draw_list_dataset(
         sigma = chosen["class_profile"].params["sigma"]
         profile = rng.normal(0.0, sigma, size=(classes, n_lists))
         profile = profile - profile.mean(axis=1, keepdims=True)  # ZeroSumNormal over lists
-        # LCMCR's unordered model, then the classes relabelled by level (the model's order)
-        order = np.argsort(level)
+        # LCMCR's unordered model, then the classes relabelled by decreasing weight (as the
+        # fit reports them)
+        order = np.argsort(-weight, kind="stable")
         truth["class_weight"], truth["class_level"] = weight[order], level[order]
         profile = profile[order]
         logit_q = truth["class_level"][None, :, None] + profile[None] + trend[:, None, :]
