@@ -85,6 +85,22 @@ def test_graph_has_finite_logp_and_gradient(small, options):
     assert model.named_vars_to_dims["log_likelihood_period"] == ("period",)
 
 
+@pytest.mark.parametrize("trend", ["random-walk", "smooth"])
+def test_walks_carry_only_their_departures_from_the_line(trend):
+    from hiddenpop.modeling.trend import _walk_matrix
+
+    walk = _walk_matrix(6, trend)
+    design = np.column_stack([np.ones(6), np.arange(6)])
+    # orthogonal to the level and the slope: those are the line's own parameters
+    assert np.allclose(design.T @ walk, 0.0)
+    z = np.random.default_rng(0).normal(size=walk.shape[1])
+    raw = np.concatenate([[0.0], np.cumsum(z)])  # the walk itself, before the projection
+    if trend == "smooth":
+        raw = np.concatenate([[0.0], np.cumsum(np.concatenate([[0.0], np.cumsum(z)]))])[:6]
+    line = design @ np.linalg.lstsq(design, raw, rcond=None)[0]
+    assert np.allclose(walk @ z, raw - line)
+
+
 def test_covariates_enter_the_graph(small):
     data = small.with_covariates({"effort": np.linspace(0, 1, small.n_periods)})
     spec = load_model("robust-trend").with_structure(reporting_covariates=["effort"])

@@ -21,11 +21,11 @@ closed models.
 
 Trend models (``robust-trend``, ``robust-trend-rw``): with s_t = t - (T - 1) / 2,
 log lambda_t = alpha + beta s_t (+ sd_N W z for a random-walk or smooth trend, the model's
-own walk matrix); negative-binomial N_t is simulated as Poisson(lambda_t g_t) with
-g_t ~ Gamma(phi, 1 / phi), phi = spread^-2; mu_t = a + b s_t (+ sd_p (walk - mean) for a
-random-walk reporting trend); weekly noise ``occasion_sd``, sigma_u shared (times
-exp(spread z_t) under partial pooling) and b as for the closed models. Covariates are not
-simulated.
+own walk matrix, its least-squares line removed); negative-binomial N_t is simulated as
+Poisson(lambda_t g_t) with g_t ~ Gamma(phi, 1 / phi), phi = spread^-2; mu_t = a + b s_t
+(+ sd_p W z, the same walk matrix, for a random-walk reporting trend); weekly noise
+``occasion_sd``, sigma_u shared (times exp(spread z_t) under partial pooling) and b as for
+the closed models. Covariates are not simulated.
 
 Multiple-systems models (``mse-loglinear``, ``mse-latent-class``) on ``CALIBRATION_LISTS``
 lists: log lambda_t = level + slope x_t + sd_N e_t (x_t = t - (T - 1) / 2), N_t ~ Poisson,
@@ -286,8 +286,8 @@ def _draw_trend_dataset(
     reporting = truth["detection_level"] + truth["detection_slope"] * steps
     if structure["detection_trend"] == "random-walk":
         truth["detection_sd"] = draw("detection_sd")
-        walk = np.concatenate([[0.0], np.cumsum(rng.normal(size=n_periods - 1))])
-        reporting = reporting + truth["detection_sd"] * (walk - walk.mean())
+        walk = _walk_matrix(n_periods, "random-walk")
+        reporting = reporting + truth["detection_sd"] * walk @ rng.normal(size=walk.shape[1])
     heterogeneity = np.zeros(n_periods)
     if structure["heterogeneity"] == "normal":
         truth["heterogeneity_sd"] = draw("heterogeneity_sd")
