@@ -532,17 +532,16 @@ def _stick_order_terms(log_pi, concentration, orders: np.ndarray):
     taken in one order is a^(C-1) pi_(C)^(a - 1) / prod_{c=2}^{C-1} r_c. Selections and tail
     sums are constant 0/1 matrices (matrix products, cheap to differentiate), not indexing.
     """
-    classes = orders.shape[1]
-    select = np.zeros((*orders.shape, classes))
+    n_orders, classes = orders.shape
+    select = np.zeros((n_orders, classes, classes))
     np.put_along_axis(select, orders[..., None], 1.0, axis=2)  # select[p, c, orders[p, c]] = 1
     last = (concentration - 1.0) * pt.dot(select[:, -1, :], log_pi)
     if classes == 2:
         return last
-    # log r_c for c = 2..C-1: log of the sum of the weights in positions c..C of order p,
-    # summed in log space (the weights of nearly empty classes fall below the float range)
+    # r_c for c = 2..C-1: sum of the weights in positions c..C of order p
     tails = np.stack([select[:, c:, :].sum(axis=1) for c in range(1, classes - 1)], axis=1)
-    excluded = np.where(tails > 0, 0.0, -np.inf)  # (P, C - 2, C)
-    return last - pt.logsumexp(log_pi[None, None, :] + excluded, axis=-1).sum(axis=1)
+    rest = pt.dot(tails.reshape(-1, classes), pt.exp(log_pi)).reshape((n_orders, classes - 2))
+    return last - pt.log(rest).sum(axis=1)
 
 
 def _exchangeable_stick_breaking(log_pi, concentration, classes: int):
