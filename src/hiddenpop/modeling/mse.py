@@ -538,7 +538,10 @@ def _stick_order_terms(log_pi, concentration, orders: np.ndarray):
     last = (concentration - 1.0) * pt.dot(select[:, -1, :], log_pi)
     if classes == 2:
         return last
-    # r_c for c = 2..C-1: sum of the weights in positions c..C of order p
+    # r_c for c = 2..C-1: sum of the weights in positions c..C of order p. Summed in linear
+    # space: where two weights fall below 1e-308 the log is -inf and the density NaN, which
+    # the sampler rejects; exact log-space sums let NUTS into the prior's extreme tails and
+    # sampled the sparse real tables worse (docs/calibration.md)
     tails = np.stack([select[:, c:, :].sum(axis=1) for c in range(1, classes - 1)], axis=1)
     rest = pt.dot(tails.reshape(-1, classes), pt.exp(log_pi)).reshape((n_orders, classes - 2))
     return last - pt.log(rest).sum(axis=1)
