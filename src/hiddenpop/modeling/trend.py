@@ -18,8 +18,8 @@ and unit i::
 with W z a standard random walk (W2 z its running sum), P the projection that removes a
 series' least-squares line (so alpha, beta and a, b_mu are the lines of eta and mu, and the
 walks only their departures from them; ``_walk_matrix``), s_t = t - (T + 1) / 2 the centred
-period index, D_t the denominator (1 if absent), x
-abundance covariates and w reporting-effort covariates (both standardised per column).
+period index, D_t the denominator (1 if absent), x abundance covariates and w
+reporting-effort covariates (both standardised per column).
 
 N is marginalised (METHODS.md §3) and the likelihood is the closed one on sufficient
 statistics (Rasch form, ``hiddenpop.likelihood.closed``). As in the closed family the sampler
@@ -28,9 +28,10 @@ is a shift with unit Jacobian, so the trend prior is a density on log lambda_t p
 Potential; that removes the lambda-detection ridge of thin data.
 
 Parameterisation (measured in ``benchmarks/trend.py``): log m_t and the trend coefficients are
-centred (pinned by the data); the abundance deviations from the trend are centred too, because
-with log m_t pinned they are fixed by the data once detection is; the detection random walk and
-the per-period heterogeneity scales are non-centred (per-period recaptures are thin); each
+centred (pinned by the data); by default the spread of N_t around the trend is integrated
+out (the negative binomial), and the random-walk and smooth deviations, where chosen, are
+non-centred, as are the detection random walk and the per-period heterogeneity scales
+(per-period recaptures are thin; docs/trend_model.md measures the alternatives); each
 occasion effect omega_{t,k} is centred where its period-occasion count pins it more tightly
 than the occasion spread the data show (:func:`centred_occasions`) and non-centred elsewhere.
 The heterogeneity integral uses a trapezoid rule on z in [-6, 8] (tails covered where the
