@@ -249,11 +249,11 @@ def test_cli_fits_lists_with_both_models(tmp_path, capsys):
         assert q05 < 600 < q95 * 1.05
     # classes relabelled by decreasing weight in every draw; the sampled breaks, whose
     # labels mean nothing, are not in the diagnostics
-    weights = FitResult.load(out).posterior["class_weight"].values
-    assert np.all(np.diff(weights, axis=-1) <= 0)
+    latent = FitResult.load(out)
+    assert np.all(np.diff(latent.posterior["class_weight"].values, axis=-1) <= 0)
     assert not any("class_break" in message for message in summary["warnings"])
     # the command line's --target-accept reaches the sampler (the model file's default else)
-    assert json.loads(FitResult.load(out).idata.attrs["sampler"])["target_accept"] == 0.95
+    assert json.loads(latent.idata.attrs["sampler"])["target_accept"] == 0.95
     assert json.loads(result.idata.attrs["sampler"])["target_accept"] == 0.99
 
 
