@@ -4,8 +4,9 @@ Writes one JSON line per dataset and model: the posterior median and 90% interva
 diagnostics and the fit time, and the maximum-likelihood fits of the matching log-linear
 models (independence, all two-way interactions) with 95% profile-likelihood intervals.
 
-    python docs/scripts/validate_mse.py OUT.jsonl [--models mse-loglinear,mse-latent-class]
-        [--datasets kosovo,...] [--draws 1000] [--tune 1000] [--chains 2] [--mle-only]
+    python docs/scripts/validate_mse.py OUT.jsonl
+        [--models mse-loglinear,mse-latent-class,mse-lcmcr] [--datasets kosovo,...]
+        [--draws 1000] [--tune 1000] [--chains 2] [--mle-only]
     python docs/scripts/validate_mse.py A.jsonl,B.jsonl --table     # the markdown table
 
 docs/validation_mse.md shows the table made from its output.
@@ -19,6 +20,7 @@ import time
 import warnings
 from itertools import combinations
 
+import arviz as az
 from scipy import stats
 
 from hiddenpop.datasets import load_dataset
@@ -38,6 +40,10 @@ DATASETS = (
     "new_orleans_trafficking",
     "us_western_trafficking",
 )
+
+
+#: the table's model columns
+MODELS = ("mse-loglinear", "mse-latent-class", "mse-lcmcr")
 
 
 def _mle(data, terms) -> dict:
@@ -94,6 +100,7 @@ def validate(name: str, model: str, *, draws: int, tune: int, chains: int) -> di
         "detected": int(data.detected[0]),
         "N": {k: summary["N"][k][0] for k in ("q05", "q50", "q95")},
         "detection_fraction": summary["detection_fraction"]["q50"][0],
+        "ess_N": float(az.ess(result.idata.posterior["N"])["N"].min()),
         "diagnostics": summary["diagnostics"],
         "warnings": summary["warnings"],
         "seconds": round(seconds, 1),
@@ -123,8 +130,8 @@ def markdown_table(paths: list[str]) -> str:
                     entry[row["model"]] = row
     lines = [
         "| dataset | independence MLE | two-way MLE | stepwise MLE | mse-loglinear | "
-        "mse-latent-class |",
-        "|---|---|---|---|---|---|",
+        "mse-latent-class | mse-lcmcr |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name in DATASETS:
         if name not in rows:
@@ -132,7 +139,7 @@ def markdown_table(paths: list[str]) -> str:
         entry = rows[name]
         cells = [name]
         cells += [_mle_cell(entry[k]) for k in ("mle_independence", "mle_two_way", "mle_stepwise")]
-        for model in ("mse-loglinear", "mse-latent-class"):
+        for model in MODELS:
             fit_row = entry.get(model)
             if fit_row is None:
                 cells.append("not run")
@@ -141,7 +148,9 @@ def markdown_table(paths: list[str]) -> str:
             d = fit_row["diagnostics"]
             cells.append(
                 f"{n['q50']:,.0f} ({n['q05']:,.0f}-{n['q95']:,.0f}); "
-                f"R-hat {d['rhat_max']:.2f}, {d['divergences']} div, {fit_row['seconds']:.0f} s"
+                f"R-hat {d['rhat_max']:.2f}, "
+                + (f"N's ESS {fit_row['ess_N']:.0f}, " if "ess_N" in fit_row else "")
+                + f"{d['divergences']} div, {fit_row['seconds']:.0f} s"
             )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -36,7 +36,9 @@ def register(subparsers) -> None:
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--seed", type=int)
-    parser.add_argument("--sampler", default="auto", choices=["auto", "nutpie", "pymc", "numpyro"])
+    parser.add_argument(
+        "--sampler", default="auto", choices=["auto", "nutpie", "pymc", "numpyro", "gibbs"]
+    )
     parser.add_argument(
         "--target-accept",
         type=float,

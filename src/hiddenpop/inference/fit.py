@@ -33,7 +33,7 @@ from hiddenpop.modeling.spec import ModelSpec, load_model, model_names
 __all__ = ["SAMPLERS", "available_samplers", "default_model_name", "fit"]
 
 #: sampler name -> modules it needs
-SAMPLERS = {"pymc": (), "nutpie": ("nutpie",), "numpyro": ("jax", "numpyro")}
+SAMPLERS = {"pymc": (), "nutpie": ("nutpie",), "numpyro": ("jax", "numpyro"), "gibbs": ()}
 #: NUTS's target acceptance rate where neither the call nor the model file sets one
 DEFAULT_TARGET_ACCEPT = 0.9
 #: sampler name -> the hiddenpop extra that installs those modules
@@ -48,9 +48,16 @@ def available_samplers() -> list[str]:
     ]
 
 
-def _check_sampler(sampler: str) -> str:
+def _check_sampler(sampler: str, family) -> str:
     if sampler == "auto":
+        if family.default_sampler is not None:
+            return family.default_sampler
         return "nutpie" if "nutpie" in available_samplers() else "pymc"
+    if sampler == "gibbs" and family.default_sampler != "gibbs":
+        raise ModelSpecError(
+            f"sampler 'gibbs' is LCMCR's Gibbs sampler, for the mse-lcmcr family only; model "
+            f"family '{family.name}' is sampled by NUTS (auto, nutpie, pymc or numpyro)."
+        )
     if sampler not in SAMPLERS:
         raise ModelSpecError(f"unknown sampler '{sampler}'; choose one of {', '.join(SAMPLERS)}.")
     missing = [m for m in SAMPLERS[sampler] if importlib.util.find_spec(m) is None]
@@ -117,7 +124,9 @@ def fit(
         Sampler settings; the seed (drawn and recorded when None) also seeds the derived
         draws (N = n + unseen) and the posterior predictive check.
     sampler
-        ``"auto"``, ``"nutpie"``, ``"pymc"`` or ``"numpyro"``; or a callable
+        ``"auto"``, ``"nutpie"``, ``"pymc"``, ``"numpyro"``, or ``"gibbs"`` (LCMCR's Gibbs
+        sampler, for ``mse-lcmcr``, whose "auto" it is; the model file's ``[sampler] thin``
+        sweeps per draw); or a callable
         ``sampler(pymc_model, *, draws, tune, chains, random_seed, target_accept, progressbar)``
         returning InferenceData in place of ``pm.sample`` (e.g. the compiled-model cache of
         ``hiddenpop.study``, which reuses one compilation across datasets); its ``name``
@@ -141,7 +150,8 @@ def fit(
     if target_accept is None:
         target_accept = spec.sampler.get("target_accept", DEFAULT_TARGET_ACCEPT)
     sample = sampler if callable(sampler) else None
-    sampler = getattr(sampler, "name", "custom") if sample else _check_sampler(sampler)
+    sampler = getattr(sampler, "name", "custom") if sample else _check_sampler(sampler, family)
+    thin = int(spec.sampler.get("thin", 1)) if sampler == "gibbs" else None
     denominator_values = _denominator_array(denominator, data)
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])
@@ -164,6 +174,16 @@ def fit(
         }
         if sample is not None:
             idata = sample(pymc_model, **settings)
+        elif sampler == "gibbs":
+            del settings["target_accept"]
+            starts = np.random.default_rng(sample_seed)
+            idata = pm.sample(
+                **settings,
+                step=family.gibbs_step(pymc_model, spec, data, thin),
+                initvals=family.initial_values(spec, data, chains, starts),
+                cores=min(chains, os.cpu_count() or 1),
+                compute_convergence_checks=False,
+            )
         else:
             idata = pm.sample(
                 **settings,
@@ -216,6 +236,7 @@ def fit(
                     "tune": tune,
                     "chains": chains,
                     "target_accept": target_accept,
+                    **({"thin": thin} if thin is not None else {}),
                 }
             ),
             "seed": int(seed),

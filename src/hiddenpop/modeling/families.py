@@ -46,6 +46,7 @@ BUILTIN_FAMILY_MODULES = (
     "hiddenpop.modeling.closed",
     "hiddenpop.modeling.trend",
     "hiddenpop.modeling.mse",
+    "hiddenpop.modeling.lcmcr",
 )
 
 
@@ -72,6 +73,8 @@ class ModelFamily:
     #: of the convergence diagnostics (with their unconstrained copies). ``derive`` returns
     #: the identified, relabelled versions of the quantities users read.
     label_dependent: ClassVar[tuple[str, ...]] = ()
+    #: The sampler ``fit(sampler="auto")`` uses; None: NUTS (nutpie where installed).
+    default_sampler: ClassVar[str | None] = None
 
     # ------------------------------------------------------------------ spec handling
     def structure(self, spec: ModelSpec) -> dict:
@@ -145,6 +148,15 @@ class ModelFamily:
 
     def build(self, spec: ModelSpec, data: CaptureData) -> pm.Model:
         raise NotImplementedError
+
+    def initial_values(self, spec: ModelSpec, data: CaptureData, chains: int, rng) -> list | None:
+        """Per-chain starting values for the Gibbs sampler (None: the model's initial point)."""
+        return None
+
+    def gibbs_step(self, model: pm.Model, spec: ModelSpec, data: CaptureData, thin: int):
+        """A PyMC step method updating every variable of ``model`` (families whose
+        :attr:`default_sampler` is ``"gibbs"``)."""
+        raise NotImplementedError(f"family '{self.name}' has no Gibbs sampler.")
 
     def derive(
         self, posterior: xr.Dataset, spec: ModelSpec, data: CaptureData, rng: np.random.Generator

@@ -506,8 +506,10 @@ class LatentClassFamily(_ListFamily):
         return model
 
 
-def relabel_by_weight(posterior: xr.Dataset) -> xr.Dataset:
-    """``class_weight``, ``class_level`` and ``class_profile`` with the classes of every draw
+def relabel_by_weight(
+    posterior: xr.Dataset, names: tuple[str, ...] = ("class_weight", "class_level", "class_profile")
+) -> xr.Dataset:
+    """The class variables ``names`` (``class_weight`` first) with the classes of every draw
     ordered by decreasing weight (class 0 the largest).
 
     The model's classes are exchangeable, so the sampler's labels are arbitrary and may
@@ -516,7 +518,7 @@ def relabel_by_weight(posterior: xr.Dataset) -> xr.Dataset:
     weight = posterior["class_weight"].transpose("chain", "draw", CLASS_DIM)
     order = np.argsort(-weight.values, axis=2, kind="stable")
     relabelled = {}
-    for name in ("class_weight", "class_level", "class_profile"):
+    for name in names:
         variable = posterior[name].transpose("chain", "draw", CLASS_DIM, ...)
         index = order.reshape(order.shape + (1,) * (variable.ndim - order.ndim))
         values = np.take_along_axis(variable.values, index, axis=2)

@@ -37,7 +37,12 @@ __all__ = ["ModelSpec", "catalog_dir", "load_model", "model_names", "parse_model
 _TOP_KEYS = {"name", "family", "description", "structure", "priors", "sampler"}
 
 #: ``[sampler]`` settings a model file may set (its defaults; a ``fit()`` argument wins)
-SAMPLER_KEYS = {"target_accept": (0.5, 1.0)}
+SAMPLER_KEYS = {
+    "target_accept": (0.5, 1.0),
+    # Gibbs samplers (mse-lcmcr): sweeps per recorded draw, as LCMCR's ``thinning``
+    "thin": (0, 1001),
+}
+_INTEGER_SAMPLER_KEYS = {"thin"}
 
 
 @dataclass(frozen=True)
@@ -147,7 +152,15 @@ def _sampler_table(table, *, origin: str, text: str) -> dict:
                 f"{origin}{_line_of(text, key)}: sampler setting {key} must be a number "
                 f"between {low:g} and {high:g} (exclusive), got {value!r}."
             )
-    return {key: float(value) for key, value in table.items()}
+        if key in _INTEGER_SAMPLER_KEYS and value != int(value):
+            raise ModelSpecError(
+                f"{origin}{_line_of(text, key)}: sampler setting {key} must be a whole number, "
+                f"got {value!r}."
+            )
+    return {
+        key: int(value) if key in _INTEGER_SAMPLER_KEYS else float(value)
+        for key, value in table.items()
+    }
 
 
 def parse_model(text: str, *, origin: str = "model file") -> ModelSpec:
