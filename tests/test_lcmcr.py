@@ -31,6 +31,7 @@ from hiddenpop.inference.gibbs import (
 from hiddenpop.modeling import family_of, load_model
 from hiddenpop.modeling.priors import Prior
 from hiddenpop.results import FitResult
+from hiddenpop.sensitivity import PowerScaling
 
 LCMCR_PRIORS = {
     "abundance_alpha": 0.0,
@@ -205,3 +206,8 @@ def test_cli_fits_lcmcr_with_the_gibbs_step_and_relabels_the_classes(tmp_path, c
     sampler = json.loads(result.idata.attrs["sampler"])
     assert sampler["sampler"] == "gibbs" and sampler["thin"] == 50  # the model file's
     assert int(result.idata.sample_stats["unseen"].min()) >= 0
+    # refit-free power-scaling of a one-period fit, where N is the only key quantity (psens
+    # then returns a DataArray, which the table once failed on)
+    table = PowerScaling().run(result).table
+    assert list(table["quantity"]) == ["N"]
+    assert np.isfinite(table[["prior_sensitivity", "likelihood_sensitivity"]].to_numpy()).all()

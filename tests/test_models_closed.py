@@ -231,6 +231,8 @@ def test_samplers_agree_and_missing_ones_are_named():
         with pytest.raises(ModelSpecError, match="needs jax"):
             fit(data, "M0", sampler="numpyro")
     with pytest.raises(ModelSpecError, match="unknown sampler"):
+        fit(data, "M0", sampler="metropolis")
+    with pytest.raises(ModelSpecError, match="for the mse-lcmcr family only"):
         fit(data, "M0", sampler="gibbs")
 
 

@@ -130,6 +130,11 @@ class PowerScaling(SensitivityCheck):
                 delta=self.delta,
             )
             likelihood = az.psens(idata, component="likelihood", var_names=names, delta=self.delta)
+        # with one quantity (a one-period fit: N alone) psens returns a DataArray
+        prior, likelihood = (
+            x.to_dataset(name=names[0]) if isinstance(x, xr.DataArray) else x
+            for x in (prior, likelihood)
+        )
         rows = []
         for quantity, period in key_quantity_draws(result):
             if quantity not in names:
