@@ -211,3 +211,23 @@ def test_cli_fits_lcmcr_with_the_gibbs_step_and_relabels_the_classes(tmp_path, c
     table = PowerScaling().run(result).table
     assert list(table["quantity"]) == ["N"]
     assert np.isfinite(table[["prior_sensitivity", "likelihood_sensitivity"]].to_numpy()).all()
+
+
+def test_a_nuts_sampler_callable_gives_way_to_the_gibbs_sampler():
+    """hiddenpop.study passes its compiled NUTS cache as a callable; a Gibbs family ignores it
+    (and says so in the recorded sampler) rather than sampling with NUTS."""
+
+    def nuts_cache(model, **settings):
+        raise AssertionError("the NUTS callable must not be called for mse-lcmcr")
+
+    result = fit(
+        load_dataset("kosovo"),
+        "mse-lcmcr",
+        draws=20,
+        tune=10,
+        chains=1,
+        seed=1,
+        sampler=nuts_cache,
+        predictive=False,
+    )
+    assert json.loads(result.idata.attrs["sampler"])["sampler"] == "gibbs"

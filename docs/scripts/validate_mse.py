@@ -101,6 +101,7 @@ def validate(name: str, model: str, *, draws: int, tune: int, chains: int) -> di
         "N": {k: summary["N"][k][0] for k in ("q05", "q50", "q95")},
         "detection_fraction": summary["detection_fraction"]["q50"][0],
         "ess_N": float(az.ess(result.idata.posterior["N"])["N"].min()),
+        "rhat_N": float(az.rhat(result.idata.posterior["N"])["N"].max()),
         "diagnostics": summary["diagnostics"],
         "warnings": summary["warnings"],
         "seconds": round(seconds, 1),
@@ -149,8 +150,13 @@ def markdown_table(paths: list[str]) -> str:
             cells.append(
                 f"{n['q50']:,.0f} ({n['q05']:,.0f}-{n['q95']:,.0f}); "
                 f"R-hat {d['rhat_max']:.2f}, "
-                + (f"N's ESS {fit_row['ess_N']:.0f}, " if "ess_N" in fit_row else "")
-                + f"{d['divergences']} div, {fit_row['seconds']:.0f} s"
+                + (
+                    f"N's R-hat {fit_row['rhat_N']:.2f} and ESS {fit_row['ess_N']:.0f}, "
+                    if "rhat_N" in fit_row
+                    else ""
+                )
+                + (f"{d['divergences']} div, " if model != "mse-lcmcr" else "Gibbs, ")
+                + f"{fit_row['seconds']:.0f} s"
             )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

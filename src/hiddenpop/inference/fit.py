@@ -130,7 +130,8 @@ def fit(
         ``sampler(pymc_model, *, draws, tune, chains, random_seed, target_accept, progressbar)``
         returning InferenceData in place of ``pm.sample`` (e.g. the compiled-model cache of
         ``hiddenpop.study``, which reuses one compilation across datasets); its ``name``
-        attribute is recorded as the sampler.
+        attribute is recorded as the sampler. A family sampled by Gibbs (``mse-lcmcr``) uses
+        its Gibbs sampler in place of a callable.
     target_accept
         NUTS's target acceptance rate; None takes the model file's ``[sampler]`` setting,
         else 0.9 (mse-loglinear sets 0.99: its horseshoe needs small steps).
@@ -149,6 +150,8 @@ def fit(
     family.validate(spec)
     if target_accept is None:
         target_accept = spec.sampler.get("target_accept", DEFAULT_TARGET_ACCEPT)
+    if callable(sampler) and family.default_sampler == "gibbs":
+        sampler = "gibbs"  # a NUTS cache (hiddenpop.study) has nothing to compile here
     sample = sampler if callable(sampler) else None
     sampler = getattr(sampler, "name", "custom") if sample else _check_sampler(sampler, family)
     thin = int(spec.sampler.get("thin", 1)) if sampler == "gibbs" else None
