@@ -35,7 +35,8 @@ d(h)) with alpha[t, l] ~ N(a_l + b_l x_t, s_alpha), gamma[t, S] = gamma_S + s_ga
 and gamma_S from the regularised horseshoe; latent-class, Pr(h) = sum_c pi_c prod_l
 q^h (1 - q)^(1 - h), logit q[t, c, l] = kappa_c + phi[c, l] + b_l x_t with stick-breaking pi,
 kappa and zero-sum phi drawn class by class (LCMCR's unordered model) and the classes then
-relabelled in order of kappa, as the model orders them.
+relabelled by decreasing weight, as the fit reports them (``mse-lcmcr``, sampled by Gibbs,
+has its own calibration test: tests/test_lcmcr.py).
 
 Uniformity test: ranks pooled over replicates and over a parameter's elements, counted in
 ``bins`` equal bins, chi-square test with bins - 1 degrees of freedom; a parameter fails
