@@ -66,6 +66,8 @@ def log_gamma_variates(rng: np.random.Generator, shape: np.ndarray) -> np.ndarra
     Tsang 2000), so log X = log Y + log U / shape: no underflow however small X is.
     """
     shape = np.asarray(shape, dtype=float)
+    if shape.ndim == 0:
+        return log_gamma_variates(rng, shape[None])[0]
     small = shape < 1.0
     out = np.log(rng.standard_gamma(shape + small))
     if small.any():
