@@ -49,8 +49,10 @@ def patterns(n_lists: int) -> np.ndarray:
     return np.array(rows, dtype=float)
 
 
-def run_chain(counts, inclusion, priors, classes, sweeps, seed, thin=1):
-    """Draws of (N, log P*, log pi) from ``sweeps`` Gibbs sweeps after as many of burn-in."""
+def run_chain(counts, inclusion, priors, classes, sweeps, seed, thin=1, burn=None):
+    """Draws of (N, log P*, log pi) from ``sweeps`` Gibbs sweeps after ``burn`` (default as
+    many) of burn-in."""
+    burn = sweeps if burn is None else burn
     rng = np.random.default_rng(seed)
     state = LatentClassState(
         log_lambda=np.log(counts.sum() * 2.0),
@@ -59,9 +61,9 @@ def run_chain(counts, inclusion, priors, classes, sweeps, seed, thin=1):
         list_logodds=rng.normal(size=(classes, inclusion.shape[1])),
     )
     draws = []
-    for i in range(2 * sweeps):
+    for i in range(burn + sweeps):
         state, unseen = gibbs_sweep(state, counts, inclusion, priors, rng)
-        if i >= sweeps and i % thin == 0:
+        if i >= burn and (i - burn) % thin == 0:
             log_pi = log_class_weights(state.break_logodds)
             draws.append((counts.sum() + unseen, seen_log_probability(state), log_pi))
     return draws
@@ -152,7 +154,9 @@ def test_class_weights_are_calibrated_on_the_log_scale():
             continue
         truth_state = LatentClassState(0.0, np.log(a), logodds, special.logit(q))
         truth = [*np.sort(log_pi)[::-1], seen_log_probability(truth_state)]
-        draws = run_chain(counts, inclusion, priors, classes, sweeps=kept * 100, seed=r, thin=100)
+        draws = run_chain(
+            counts, inclusion, priors, classes, sweeps=kept * 100, seed=r, thin=100, burn=1000
+        )
         posterior = np.array([[*np.sort(d[2])[::-1], d[1]] for d in draws])
         ranks.append((posterior < np.array(truth)).sum(axis=0))
     ranks = np.array(ranks)
