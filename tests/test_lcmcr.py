@@ -30,6 +30,7 @@ from hiddenpop.inference.gibbs import (
 )
 from hiddenpop.modeling import family_of, load_model
 from hiddenpop.modeling.priors import Prior
+from hiddenpop.modeling.spec import parse_model
 from hiddenpop.results import FitResult
 from hiddenpop.sensitivity import PowerScaling
 
@@ -179,6 +180,9 @@ def test_spec_and_data_errors_name_the_problem():
     data = load_dataset("kosovo")
     with pytest.raises(ModelSpecError, match="for the mse-lcmcr family only"):
         fit(data, "mse-loglinear", sampler="gibbs", draws=10, tune=10)
+    text = spec.text.replace("thin = 50", "thin = 2.5")
+    with pytest.raises(ModelSpecError, match="thin must be a whole number"):
+        parse_model(text, origin="variant.toml")
     with pytest.raises(UnsupportedDataError, match="one-period model"):
         family.check_data(spec, _two_periods())
 
