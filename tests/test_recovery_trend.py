@@ -55,8 +55,8 @@ SCENARIOS = {
 #: which the model (fresh units each period) ignores; without persistence 0.905.
 #: On `hotline` seed 1 (few units seen three times: f_1 f_3 / f_2^2 =
 #: 0.81 against 0.86 +- 0.08 over seeds) N is ~16% low; over 50 study replicates N_t
-#: intervals cover 0.89 and growth 0.92 (docs/calibration.md): features of these datasets,
-#: reported rather than hidden, and not avoided by choosing another seed. On average the
+#: intervals cover 0.89 and growth 0.92 (docs/calibration.md): a feature of that dataset.
+#: Both are reported rather than hidden, and not avoided by choosing another seed. On average the
 #: intervals are as wide as the errors' spread; the misses are replicates whose sigma_u comes
 #: out low (lower N, narrower interval), several periods at once. (Units persisting across
 #: periods, which the model treats as independent, are not the cause: without them 30
