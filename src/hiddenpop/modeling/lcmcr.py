@@ -37,7 +37,7 @@ from hiddenpop.exceptions import ModelSpecError, UnsupportedDataError
 from hiddenpop.inference.gibbs import LatentClassState, gibbs_sweep, log_class_weights
 from hiddenpop.likelihood.lists import latent_class_log_weights
 from hiddenpop.modeling.families import register_family
-from hiddenpop.modeling.mse import BREAK_DIM, CLASS_DIM, _ListFamily, relabel_by_weight
+from hiddenpop.modeling.mse import BREAK_DIM, CLASS_DIM, _ClassFamily, relabel_by_weight
 from hiddenpop.modeling.priors import Prior
 from hiddenpop.modeling.spec import ModelSpec
 
@@ -50,7 +50,7 @@ _WEIGHT_NAMES = ("class_weight", "class_list_probability")
 
 
 @register_family
-class LcmcrFamily(_ListFamily):
+class LcmcrFamily(_ClassFamily):
     """LCMCR (Manrique-Vallier 2016) with its priors and Gibbs sampler; ``classes`` = K*."""
 
     name = "mse-lcmcr"
@@ -93,25 +93,6 @@ class LcmcrFamily(_ListFamily):
                 f"{data.n_periods} periods; fit one period at a time, or use mse-latent-class "
                 "(the classes shared across periods, with reporting trends)."
             )
-
-    def identifiability(self, spec: ModelSpec, data: CaptureData) -> list[str]:
-        self.check_data(spec, data)
-        messages = self._source_checks(data)
-        if data.mask[0].sum() < 3:
-            messages.append(
-                "a latent-class model needs at least three lists to say anything beyond "
-                "independence; with fewer, classes are set by the prior."
-            )
-        return messages
-
-    def coords(self, spec: ModelSpec, data: CaptureData) -> dict:
-        classes = self.structure(spec)["classes"]
-        return {
-            PERIOD_DIM: data.periods,
-            SOURCE_DIM: [str(s) for s in data.stats[SOURCE_DIM].values],
-            CLASS_DIM: list(range(classes)),
-            BREAK_DIM: list(range(classes - 1)),
-        }
 
     def build(self, spec: ModelSpec, data: CaptureData) -> pm.Model:
         """The PyMC model (pure: builds the graph, never samples)."""

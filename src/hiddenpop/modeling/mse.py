@@ -401,8 +401,32 @@ class LoglinearFamily(_ListFamily):
         )
 
 
+class _ClassFamily(_ListFamily):
+    """What the latent-class families share: the pre-fit check and the class coordinates."""
+
+    def identifiability(self, spec: ModelSpec, data: CaptureData) -> list[str]:
+        self.check_data(spec, data)
+        messages = self._source_checks(data)
+        for t, period in enumerate(data.periods):
+            if data.mask[t].sum() < 3:
+                messages.append(
+                    f"period {period}: a latent-class model needs at least three lists to say "
+                    "anything beyond independence; with fewer, classes are set by the prior."
+                )
+        return messages
+
+    def coords(self, spec: ModelSpec, data: CaptureData) -> dict:
+        classes = self.structure(spec)["classes"]
+        return {
+            PERIOD_DIM: data.periods,
+            SOURCE_DIM: [str(s) for s in data.stats[SOURCE_DIM].values],
+            CLASS_DIM: list(range(classes)),
+            BREAK_DIM: list(range(classes - 1)),
+        }
+
+
 @register_family
-class LatentClassFamily(_ListFamily):
+class LatentClassFamily(_ClassFamily):
     """Latent-class MSE (LCMCR form) with classes marginalised; ``classes`` = K* truncation."""
 
     name = "mse-latent-class"
@@ -441,26 +465,6 @@ class LatentClassFamily(_ListFamily):
     def derive(self, posterior, spec, data, rng) -> xr.Dataset:
         """As for every list model, and the classes relabelled by decreasing weight."""
         return super().derive(posterior, spec, data, rng).merge(relabel_by_weight(posterior))
-
-    def identifiability(self, spec: ModelSpec, data: CaptureData) -> list[str]:
-        self.check_data(spec, data)
-        messages = self._source_checks(data)
-        for t, period in enumerate(data.periods):
-            if data.mask[t].sum() < 3:
-                messages.append(
-                    f"period {period}: a latent-class model needs at least three lists to say "
-                    "anything beyond independence; with fewer, classes are set by the prior."
-                )
-        return messages
-
-    def coords(self, spec: ModelSpec, data: CaptureData) -> dict:
-        classes = self.structure(spec)["classes"]
-        return {
-            PERIOD_DIM: data.periods,
-            SOURCE_DIM: [str(s) for s in data.stats[SOURCE_DIM].values],
-            CLASS_DIM: list(range(classes)),
-            BREAK_DIM: list(range(classes - 1)),
-        }
 
     def build(self, spec: ModelSpec, data: CaptureData) -> pm.Model:
         """The PyMC model (pure: builds the graph, never samples)."""
