@@ -46,12 +46,22 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln, log_expit
 
-__all__ = ["LatentClassState", "gibbs_sweep", "log_class_weights", "log_gamma_variates"]
+__all__ = [
+    "LatentClassState",
+    "gibbs_sweep",
+    "log_class_weights",
+    "log_gamma_variates",
+    "log_seen_probability",
+]
 
 
 @dataclass
 class LatentClassState:
-    """The parameters: log lambda, log a, break log-odds (C - 1,), q log-odds (C, L)."""
+    """The parameters: log lambda, log a, break log-odds (C - 1,), q log-odds (C, L).
+
+    ``gibbs_sweep`` never reads ``log_lambda`` (it integrates lambda out of the unseen
+    count and draws it afresh): it is an output of the sweep, not an input.
+    """
 
     log_lambda: float
     log_concentration: float
@@ -89,6 +99,13 @@ def _class_pattern_log_probabilities(state: LatentClassState, patterns: np.ndarr
     log_not_q = log_expit(-state.list_logodds)
     per_class = patterns @ log_q.T + (1.0 - patterns) @ log_not_q.T
     return per_class + log_class_weights(state.break_logodds)[None, :]
+
+
+def log_seen_probability(state: LatentClassState, inclusion: np.ndarray) -> float:
+    """log P* = log sum_h P(h) over the non-empty patterns (rows of ``inclusion``)."""
+    log_joint = _class_pattern_log_probabilities(state, inclusion)
+    top = log_joint.max()
+    return float(top + np.log(np.exp(log_joint - top).sum()))
 
 
 def gibbs_sweep(

@@ -29,12 +29,11 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 from pymc.step_methods.arraystep import BlockedStep
-from scipy.special import log_expit, logsumexp
 
 from hiddenpop.constants import PERIOD_DIM, SOURCE_DIM
 from hiddenpop.data import CaptureData
 from hiddenpop.exceptions import ModelSpecError, UnsupportedDataError
-from hiddenpop.inference.gibbs import LatentClassState, gibbs_sweep, log_class_weights
+from hiddenpop.inference.gibbs import LatentClassState, gibbs_sweep, log_seen_probability
 from hiddenpop.likelihood.lists import latent_class_log_weights
 from hiddenpop.modeling.families import register_family
 from hiddenpop.modeling.mse import BREAK_DIM, CLASS_DIM, _ClassFamily, relabel_by_weight
@@ -197,15 +196,13 @@ class LcmcrGibbs(BlockedStep):
         self.rng = np.random.default_rng(rng)
 
     def step(self, point):
-        state = LatentClassState(log_lambda=0.0, **_state_of(point))
-        state.log_lambda = float(point["log_expected_detected"][0]) - _log_seen(
-            state, self.inclusion
-        )
+        # lambda is not an input of the sweep (LatentClassState)
+        state = LatentClassState(log_lambda=np.nan, **_state_of(point))
         for _ in range(self.thin):
             state, unseen = gibbs_sweep(state, self.counts, self.inclusion, self.priors, self.rng)
         new = dict(point)
         new["log_expected_detected"] = np.array(
-            [state.log_lambda + _log_seen(state, self.inclusion)]
+            [state.log_lambda + log_seen_probability(state, self.inclusion)]
         )
         new["class_concentration_log__"] = np.array(state.log_concentration)
         new["class_break_logit"] = state.break_logodds
@@ -223,11 +220,3 @@ def _state_of(point) -> dict:
         "break_logodds": np.asarray(point["class_break_logit"], dtype=float),
         "list_logodds": np.asarray(point["class_list_probability_logodds__"], dtype=float),
     }
-
-
-def _log_seen(state: LatentClassState, inclusion: np.ndarray) -> float:
-    """log P* = log sum_h P(h) over the non-empty patterns."""
-    log_q = log_expit(state.list_logodds)
-    log_not_q = log_expit(-state.list_logodds)
-    per_class = inclusion @ log_q.T + (1.0 - inclusion) @ log_not_q.T
-    return float(logsumexp(per_class + log_class_weights(state.break_logodds)[None, :]))
