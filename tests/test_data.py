@@ -48,7 +48,11 @@ def brute_force(records: pd.DataFrame):
         joint = np.zeros((k, k), dtype=int)
         for s in seen[t].values():
             joint[occ.index(min(s)), len(s) - 1] += 1
-        out.append(dict(n=len(seen[t]), occ=occ, n_k=n_k, f=f, u=u, joint=joint))
+        before = seen[periods[periods.index(t) - 1]] if periods.index(t) else {}
+        linked_f = [
+            sum(len(s) == m for i, s in seen[t].items() if i in before) for m in range(1, k + 1)
+        ]
+        out.append(dict(n=len(seen[t]), occ=occ, n_k=n_k, f=f, u=u, joint=joint, linked=linked_f))
     return periods, out
 
 
@@ -87,6 +91,11 @@ def test_statistics_from_records_match_brute_force(rows):
         assert s["frequencies"].values[t, :k].tolist() == e["f"]
         assert s["first_captures"].values[t, :k].tolist() == e["u"]
         np.testing.assert_array_equal(s["first_by_frequency"].values[t, :k, :k], e["joint"])
+        if len(periods) > 1:  # units of period t also seen in the data's previous period
+            assert data.linked_frequencies()[t, :k].tolist() == e["linked"]
+            assert data.linked_frequencies()[t, k:].sum() == 0
+        else:
+            assert data.count_histories is None
         # masked cells hold zero, and the identities between statistics hold
         assert s["captures"].values[t, k:].sum() == 0
         assert s["frequencies"].values[t].sum() == e["n"]

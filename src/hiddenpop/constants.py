@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "CAPTURES_DIM",
+    "COUNT_HISTORY_DIM",
     "CREDIBLE_INTERVAL",
     "INTERVAL_QUANTILES",
     "MAX_SOURCES",
@@ -26,6 +27,8 @@ OCCASION_DIM = "occasion"
 SOURCE_DIM = "source"
 #: Number of occasions (or sources) on which a unit was seen: m = 1..K.
 CAPTURES_DIM = "n_captures"
+#: Distinct vector of per-period capture counts (m_1, ..., m_T) of units linked across periods.
+COUNT_HISTORY_DIM = "count_history"
 #: Non-empty inclusion pattern over the sources, h in {0,1}^L \\ {0}.
 PATTERN_DIM = "pattern"
 

@@ -73,6 +73,20 @@ def run(args: argparse.Namespace) -> int:
             else:
                 pairs = f"min {min(per)}, median {sorted(per)[len(per) // 2]}, max {max(per)}"
             print(f"  seen per {data.slot_dim}: {pairs}")
+    check = summary["carry_over"]
+    if check is not None:
+        pairs = zip(summary["periods"], check["seen_before"], strict=True)
+        print(
+            "\nalso reported in the previous period: " + ", ".join(f"{p}: {n:,}" for p, n in pairs)
+        )
+        if check["p_value"] is None:
+            print("  too few units reported in consecutive periods to test carry-over")
+        else:
+            print(
+                f"  carry-over of detection: they were reported {check['ratio']:.2f}x as often "
+                f"as the periods' other units (z = {check['z']:.1f}, permutation p = "
+                f"{check['p_value']:.2g}; near 1 and p large when detection does not carry over)"
+            )
     if summary["duplicate_records"]:
         print(f"\n{summary['duplicate_records']} duplicate record(s) were counted once.")
     return 0

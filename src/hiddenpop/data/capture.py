@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hiddenpop.constants import CAPTURES_DIM, OCCASION_DIM, PERIOD_DIM, SOURCE_DIM
+from hiddenpop.constants import (
+    CAPTURES_DIM,
+    COUNT_HISTORY_DIM,
+    OCCASION_DIM,
+    PERIOD_DIM,
+    SOURCE_DIM,
+)
 from hiddenpop.data.histories import statistics_from_frequencies, statistics_from_histories
 from hiddenpop.data.io import as_table
 from hiddenpop.data.records import statistics_from_records
@@ -198,6 +204,34 @@ class CaptureData:
         """f_{t,m}, m = 1..K: units seen on exactly m occasions."""
         return self._stats["frequencies"].values
 
+    @property
+    def count_histories(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Units linked across periods: distinct count vectors (D, T) and units per vector.
+
+        None unless the data identify units across periods (records, multi-period history
+        tables).
+        """
+        if "count_histories" not in self._stats:
+            return None
+        return (
+            self._stats["count_histories"].values,
+            self._stats["count_history_units"].values,
+        )
+
+    def linked_frequencies(self) -> np.ndarray | None:
+        """(T, K) f_{t,m} over the units of period t also seen in period t - 1 (row 0 zero)."""
+        if self.count_histories is None:
+            return None
+        histories, units = self.count_histories
+        linked = np.zeros_like(self.frequencies)
+        for t in range(1, self.n_periods):  # few periods
+            rows = (histories[:, t] > 0) & (histories[:, t - 1] > 0)
+            counted = np.bincount(
+                histories[rows, t], weights=units[rows], minlength=linked.shape[1] + 1
+            )
+            linked[t] = counted[1 : linked.shape[1] + 1]
+        return linked
+
     def require(self, *names: str, model: str = "this model") -> None:
         """Raise :class:`UnsupportedDataError` unless the statistics hold ``names``."""
         missing = [n for n in names if n not in self._stats]
@@ -254,6 +288,18 @@ class CaptureData:
     def select_periods(self, periods: Sequence) -> CaptureData:
         """A new container with only the given periods (by label)."""
         stats = self._stats.sel({PERIOD_DIM: list(periods)})
+        if "count_histories" in stats:
+            stats = stats.drop_vars(["count_histories", "count_history_units"])
+            position = [self.periods.index(p) for p in periods]
+            # links run between consecutive periods: a gap would join periods that are not
+            if len(position) > 1 and np.all(np.diff(position) == 1):
+                histories, units = self.count_histories
+                histories = histories[:, position]
+                seen = histories.sum(axis=1) > 0
+                merged, inverse = np.unique(histories[seen], axis=0, return_inverse=True)
+                units = np.bincount(inverse.ravel(), weights=units[seen], minlength=len(merged))
+                stats["count_histories"] = ((COUNT_HISTORY_DIM, PERIOD_DIM), merged)
+                stats["count_history_units"] = (COUNT_HISTORY_DIM, units.astype(np.int64))
         k = int(stats["n_occasions"].max())
         if self.kind != "source":
             stats = stats.isel({OCCASION_DIM: slice(0, k), CAPTURES_DIM: slice(0, k)})

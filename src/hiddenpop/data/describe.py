@@ -6,6 +6,7 @@ import numpy as np
 
 from hiddenpop.classical import chao_lower_bound, chapman, zelterman
 from hiddenpop.data.capture import CaptureData
+from hiddenpop.data.carryover import carry_over
 
 __all__ = ["describe"]
 
@@ -16,6 +17,10 @@ def _plain(value):
     return value
 
 
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
 def describe(data: CaptureData) -> dict:
     """Per-period statistics and classical estimates as plain Python (CONTRACT.md keys).
 
@@ -23,7 +28,10 @@ def describe(data: CaptureData) -> dict:
     ``n_occasions``, ``detected``, ``captures_per_occasion`` (None for frequency data),
     ``capture_frequencies`` (f_1..f_K per period), ``recapture_share`` (share of detected
     units seen at least twice), ``chao_lower_bound``, ``zelterman``, ``chapman`` (two-occasion
-    periods only, else None) and ``duplicate_records``.
+    periods only, else None), ``duplicate_records`` and ``carry_over`` (None unless records
+    link units across periods: ``seen_before`` per period, units also reported in the
+    previous period, and the pooled ``ratio``, ``z`` and ``p_value`` of
+    :func:`hiddenpop.data.carryover.carry_over`).
     """
     stats = data.stats
     k = data.n_occasions
@@ -49,6 +57,15 @@ def describe(data: CaptureData) -> dict:
         "chapman": [None] * data.n_periods,
         "duplicate_records": int(stats.attrs.get("n_duplicate_records", 0)),
     }
+    check = carry_over(data)
+    result["carry_over"] = None
+    if check is not None:
+        result["carry_over"] = {
+            "seen_before": [0] + [int(x) for x in check.table["linked"]],
+            "ratio": _finite(check.ratio),
+            "z": _finite(check.z),
+            "p_value": _finite(check.p_value),
+        }
     if captures is not None:
         for t in range(data.n_periods):
             if k[t] == 2:

@@ -165,6 +165,7 @@ def statistics_from_histories(
     slot_labels = np.full((n_periods, k_max), "", dtype=object)
     captures = np.zeros((n_periods, k_max), dtype=np.int64)
     unit_period, unit_count, unit_first, unit_weight, unit_pattern = [], [], [], [], []
+    unit_id = []  # the row: a history row is one set of units across all periods
     for t in range(n_periods):  # loop over periods (few), vectorised over rows
         block = histories[:, offsets[t] : offsets[t + 1]]
         slot_labels[t, : sizes[t]] = [str(c) for c in columns[offsets[t] : offsets[t + 1]]]
@@ -175,6 +176,7 @@ def statistics_from_histories(
         unit_count.append(m[seen])
         unit_first.append(block[seen].argmax(axis=1))
         unit_weight.append(weight[seen])
+        unit_id.append(np.flatnonzero(seen))
         unit_pattern.append(block[seen] @ (1 << np.arange(sizes[t], dtype=np.int64)))
     common = dict(
         kind=kind,
@@ -185,6 +187,7 @@ def statistics_from_histories(
         unit_period=np.concatenate(unit_period),
         unit_count=np.concatenate(unit_count),
         weight=np.concatenate(unit_weight).astype(float),
+        unit_id=np.concatenate(unit_id),
     )
     if kind == "source":
         stats = assemble_statistics(**common, unit_pattern=np.concatenate(unit_pattern))

@@ -211,6 +211,7 @@ def statistics_from_records(
             unit_period=unit_period,
             unit_count=unit_count,
             unit_pattern=unit_pattern,
+            unit_id=unit_key[starts] % n_ids,
         )
     else:
         det_local = local[det_period, det_slot]
@@ -226,6 +227,7 @@ def statistics_from_records(
             unit_period=unit_period,
             unit_count=unit_count,
             unit_first=det_local[starts],
+            unit_id=unit_key[starts] % n_ids,
         )
     stats.attrs.update(
         n_records=len(table),

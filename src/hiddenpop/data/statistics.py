@@ -14,18 +14,42 @@ import xarray as xr
 
 from hiddenpop.constants import (
     CAPTURES_DIM,
+    COUNT_HISTORY_DIM,
     OCCASION_DIM,
     PATTERN_DIM,
     PERIOD_DIM,
     SOURCE_DIM,
 )
 
-__all__ = ["assemble_statistics", "inclusion_matrix", "pattern_labels"]
+__all__ = ["assemble_statistics", "count_histories", "inclusion_matrix", "pattern_labels"]
 
 
 def _count(index: np.ndarray, weight: np.ndarray | None, size: int) -> np.ndarray:
     counts = np.bincount(index, weights=weight, minlength=size)
     return np.rint(counts).astype(np.int64) if weight is not None else counts.astype(np.int64)
+
+
+def count_histories(
+    unit_period: np.ndarray,
+    unit_count: np.ndarray,
+    unit_id: np.ndarray,
+    weight: np.ndarray | None,
+    n_periods: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct per-unit vectors of capture counts over the periods, and how many units each.
+
+    Returns ``(histories (D, T), units (D,))``, rows in lexicographic order. A row of a
+    history table is a group of identical units (``weight``), so a row id stands for all.
+    """
+    ids, row = np.unique(unit_id, return_inverse=True)
+    matrix = np.zeros((len(ids), n_periods), dtype=np.int64)
+    matrix[row, unit_period] = unit_count
+    units = np.ones(len(ids))
+    if weight is not None:
+        units[row] = weight
+    histories, inverse = np.unique(matrix, axis=0, return_inverse=True)
+    counts = np.bincount(inverse.ravel(), weights=units, minlength=len(histories))
+    return histories, np.rint(counts).astype(np.int64)
 
 
 def inclusion_matrix(n_sources: int) -> np.ndarray:
@@ -51,6 +75,7 @@ def assemble_statistics(
     weight: np.ndarray | None = None,
     unit_first: np.ndarray | None = None,
     unit_pattern: np.ndarray | None = None,
+    unit_id: np.ndarray | None = None,
 ) -> xr.Dataset:
     """Build the statistics Dataset (layout in docs/architecture.md).
 
@@ -74,6 +99,12 @@ def assemble_statistics(
     unit_pattern : (U,) int, optional
         Inclusion pattern as bits over the sources (source data); the callers cap the number
         of sources at ``MAX_SOURCES`` so the 2^L pattern cells stay small.
+    unit_id : (U,) int, optional
+        Which unit each row is, the same code in every period (records and multi-period
+        history tables). With two or more periods it gives ``count_histories`` (D, T), the
+        distinct vectors (m_1, ..., m_T) of units' capture counts, and ``count_history_units``
+        (D,), how many units have each: what links the periods (the carry-over check,
+        :mod:`hiddenpop.data.carryover`, and the trend model's ``persistence`` option).
     """
     n_periods, n_slots = slot_mask.shape
     slot_dim = SOURCE_DIM if kind == "source" else OCCASION_DIM
@@ -118,6 +149,10 @@ def assemble_statistics(
         coords[PATTERN_DIM] = pattern_labels(n_slots)
         data_vars["pattern_counts"] = ((PERIOD_DIM, PATTERN_DIM), patterns)
         data_vars["inclusion"] = ((PATTERN_DIM, SOURCE_DIM), inclusion_matrix(n_slots))
+    if unit_id is not None and n_periods > 1:
+        histories, units = count_histories(unit_period, unit_count, unit_id, weight, n_periods)
+        data_vars["count_histories"] = ((COUNT_HISTORY_DIM, PERIOD_DIM), histories)
+        data_vars["count_history_units"] = ((COUNT_HISTORY_DIM,), units)
     stats = xr.Dataset(data_vars, coords=coords, attrs={"kind": kind})
     for variable in stats.data_vars.values():
         variable.values.setflags(write=False)
