@@ -9,12 +9,17 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 
+from hiddenpop.data import CaptureData
+from hiddenpop.exceptions import ModelSpecError, UnsupportedDataError
 from hiddenpop.likelihood.closed import ClosedStatistics, Heterogeneity, poisson_log_likelihood
 from hiddenpop.likelihood.persistence import (
-    log_kernel,
     persistence_log_likelihood,
     presence_draws,
 )
+from hiddenpop.modeling.families import family_of
+from hiddenpop.modeling.spec import load_model
+from hiddenpop.simulation import simulate
+from hiddenpop.study.calibration import calibration_spec
 
 T, K = 3, 2
 TAU = np.array([[-0.4, 0.3], [-1.0, 0.2], [0.5, -0.6]])
@@ -148,15 +153,15 @@ def test_presence_draws_match_the_exact_posterior_expectation():
         for (e, d), w in weights.items():
             share = w if c is None else c * w / total  # never seen: Poisson mean itself
             exact[e : d + 1] += share
-    kernel, log_weight = log_kernel(TAU, np.ones((T, K), bool), _heterogeneity(), K)
-    kernel = kernel.eval()
     draws = 4000
     abundance = presence_draws(
         np.random.default_rng(9),
         np.tile(np.log(LAMBDA), (draws, 1)),
         np.full(draws, rho),
-        np.broadcast_to(kernel, (draws, *kernel.shape)),
-        log_weight.eval(),
+        np.broadcast_to(TAU, (draws, T, K)),
+        np.ones((T, K), bool),
+        np.broadcast_to(SUPPORT, (draws, T, len(SUPPORT))),
+        np.log(WEIGHT),
         histories,
         units,
     )
@@ -181,3 +186,43 @@ def test_gradient_is_finite_where_a_period_has_no_entrants_left():
     for point in ([3.0, 5.0, 0.5], [4.0, 4.0, 4.0], [2.0, 6.0, 6.0]):
         for g in grad(np.array(point), 0.9):
             assert np.all(np.isfinite(g))
+
+
+# ------------------------------------------------------------------ the model option
+@pytest.fixture(scope="module")
+def linked():
+    sim = simulate("heterogeneity", seed=2, abundance=[300.0, 600.0])
+    return CaptureData.from_records(
+        sim.records, id="id", period="period", occasion="occasion", occasions="union"
+    )
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"heterogeneity": "none"}, {"heterogeneity_pooling": "partial", "occasion_noise": True}],
+)
+def test_persistent_graph_has_finite_logp_and_gradient(linked, options):
+    spec = load_model("robust-trend-persistent").with_structure(**options)
+    model = family_of(spec).build(spec, linked)
+    point = model.initial_point()
+    assert np.isfinite(model.compile_logp(mode="FAST_COMPILE")(point))
+    assert np.all(np.isfinite(model.compile_dlogp(mode="FAST_COMPILE")(point)))
+    assert "persistence" in model.named_vars
+
+
+def test_persistence_option_errors_name_the_problem(linked):
+    spec = load_model("robust-trend-persistent")
+    family = family_of(spec)
+    with pytest.raises(ModelSpecError, match="needs abundance = 'poisson'"):
+        family.validate(spec.with_structure(abundance="negative-binomial"))
+    with pytest.raises(ModelSpecError, match="behavioural response"):
+        family.validate(spec.with_structure(behaviour=True))
+    gap = linked.select_periods([linked.periods[0], linked.periods[2], linked.periods[3]])
+    with pytest.raises(UnsupportedDataError, match="needs units linked across periods"):
+        family.check_data(spec, gap)
+    with pytest.raises(ModelSpecError, match="fresh units every period"):
+        calibration_spec("robust-trend-persistent", {}, 5)
+    # the carry-over warning is for the models that ignore it
+    assert not any("carries over" in m for m in family.identifiability(spec, linked))
+    plain = load_model("robust-trend")
+    assert any("carries over" in m for m in family_of(plain).identifiability(plain, linked))

@@ -290,7 +290,7 @@ def test_identifiability_report_tells_own_recaptures_from_pooling():
         periods=[2016, 2017],
         detected=np.array([100, 2000]),
         frequencies=np.array([[96, 4, 0], [1600, 350, 50]]),
-        stats={},  # no links across periods: no carry-over columns
+        linked_frequencies=lambda: None,  # no links across periods: no carry-over columns
     )
     rng = np.random.default_rng(0)
     draws = np.exp(rng.normal([7.0, 9.0], 0.05, size=(1, 400, 2)))

@@ -23,9 +23,9 @@ probability without its factor e^{sum_k y_k tau_{t,k}}),
 
 Lambda = sum_t B_t, the sum over the distinct count vectors h of the units seen (c_h units
 each): the count vectors are sufficient. mu is computed by a forward pass over periods for
-every count vector and quadrature node at once (units not yet entered / present / gone), in
-log space; its cost is D x T x J, with D the distinct count vectors (76 at hotline scale,
-~500 on the heterogeneity scenario), not the number of units.
+every count vector and quadrature node at once (units not yet entered / present / gone),
+rescaled at every step; its cost is D x T x J, with D the distinct count vectors (76 at
+hotline scale, ~500 on the heterogeneity scenario), not the number of units.
 
 After sampling, :func:`presence_draws` draws which periods each unit was present in (seen
 units from their posterior over (e, d), never-seen units as Poisson counts per (e, d)), so
@@ -48,9 +48,6 @@ __all__ = [
     "presence_draws",
 ]
 
-#: log of "impossible" in the forward pass: finite, so gradients stay finite.
-_IMPOSSIBLE = -1e4
-
 
 def log_survival(log_lambda: TensorLike, persistence: TensorLike, xp=pt):
     """log phi_t, t = 2..T: log rho + min(log lambda_{t-1}, log lambda_t) - log lambda_{t-1}."""
@@ -66,8 +63,12 @@ def log_entrants(log_lambda: TensorLike, log_phi: TensorLike, xp=pt):
     return xp.concatenate([log_lambda[:1], later])
 
 
-def log_kernel(tau: TensorLike, mask: TensorLike, heterogeneity: Heterogeneity | None, max_count):
-    """log A_t(m | s_j) for m = 0..max_count: shape (T, max_count + 1, J), and log w (J,)."""
+def log_kernel(tau: TensorLike, mask: TensorLike, heterogeneity: Heterogeneity | None):
+    """The Rasch kernel's parts: log A_t(m | s_j) = m s_{t,j} - log D_t(s_j).
+
+    Returns ``(shift (T, J), log D (T, J), log w (J,))``; A is linear in m on the log scale,
+    so a count vector's terms are a broadcast product, never a gather.
+    """
     safe, mask = _prepared(tau, mask)
     if heterogeneity is None:
         shift, log_weight = pt.zeros((1, 1)), pt.zeros((1,))
@@ -79,17 +80,57 @@ def log_kernel(tau: TensorLike, mask: TensorLike, heterogeneity: Heterogeneity |
     denominator = pt.sum(
         pt.where(mask[:, None, :], pt.softplus(safe[:, None, :] + shift[:, :, None]), 0.0), axis=-1
     )  # (T, J)
-    m = pt.arange(max_count + 1)
-    return m[None, :, None] * shift[:, None, :] - denominator[:, None, :], log_weight
+    return shift, denominator, log_weight
 
 
-def _history_layout(histories: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Prepend the all-zero history; (D+1, T) counts, 'may enter at t' and 'zero at t' masks."""
+def _logsumexp(x, axis: int):
+    """log sum exp with the largest term taken out, written out: PyTensor's own may be
+    rewritten unshifted, and terms here reach e^-1000 (long absences at low persistence)."""
+    top = pt.max(x, axis=axis, keepdims=True)
+    return pt.squeeze(top + pt.log(pt.sum(pt.exp(x - top), axis=axis, keepdims=True)), axis)
+
+
+def _interval_table(n_periods: int) -> tuple[np.ndarray, np.ndarray]:
+    """All presence intervals (e, d), e <= d, and their (I, T) 0/1 presence matrix."""
+    pairs = np.array([(e, d) for e in range(n_periods) for d in range(e, n_periods)])
+    t = np.arange(n_periods)
+    return pairs, ((t >= pairs[:, :1]) & (t <= pairs[:, 1:])).astype(np.int64)
+
+
+def _history_layout(histories: np.ndarray, pairs: np.ndarray):
+    """Prepend the all-zero history; per history its span (first, last period seen) as an
+    index into ``pairs`` (the zero history gets its own index, len(pairs)), and the (S, I)
+    matrix of which intervals cover each span (the last row, the zero history's, all)."""
     histories = np.vstack([np.zeros((1, histories.shape[1]), dtype=np.int64), histories])
     seen = histories > 0
-    first = np.where(seen.any(axis=1), seen.argmax(axis=1), histories.shape[1])
-    may_enter = np.arange(histories.shape[1])[None, :] <= first[:, None]
-    return histories, may_enter, ~seen
+    n_periods = histories.shape[1]
+    first = seen.argmax(axis=1)
+    last = n_periods - 1 - seen[:, ::-1].argmax(axis=1)
+    index = {(e, d): i for i, (e, d) in enumerate(pairs)}
+    span = np.array([index.get((f, l), len(pairs)) for f, l in zip(first, last, strict=True)])
+    span[0] = len(pairs)
+    covers = (pairs[None, :, 0] <= pairs[:, None, 0]) & (pairs[None, :, 1] >= pairs[:, None, 1])
+    covers = np.vstack([covers, np.ones((1, len(pairs)), dtype=bool)])
+    return histories, span, covers
+
+
+def _log_paths(log_lambda, persistence, pairs, xp=pt):
+    """log E[units entering at e, present through d, then leaving], per interval (e, d).
+
+    Intervals are picked out by products with constant one-hot matrices rather than by
+    indexing: the same numbers, and gradients without scatter operations (which dominate
+    Numba's compile time).
+    """
+    n_periods = int(pairs.max()) + 1
+    log_phi = log_survival(log_lambda, persistence, xp=xp)
+    log_b = log_entrants(log_lambda, log_phi, xp=xp)
+    log1mexp = pt.log1mexp if xp is pt else lambda x: np.log(-np.expm1(x))
+    stay = xp.concatenate([xp.zeros(1), xp.cumsum(log_phi)])  # log prod_{t<=i} phi_t
+    leave = xp.concatenate([log1mexp(log_phi), xp.zeros(1)])  # leaving after T is certain
+    enter_at, leave_after = np.eye(n_periods)[pairs[:, 0]], np.eye(n_periods)[pairs[:, 1]]
+    return (
+        xp.dot(enter_at, log_b) + xp.dot(leave_after - enter_at, stay) + xp.dot(leave_after, leave)
+    )
 
 
 def persistence_log_likelihood(
@@ -113,47 +154,50 @@ def persistence_log_likelihood(
     tau, mask, captures : (T, K)
         Occasion logits, which occasions exist, units seen per occasion n_{t,k}.
     heterogeneity : Heterogeneity or None
-        Shifts (T, J) or (J,) with log-weights (J,) shared by every period (a unit keeps its
-        quadrature node across periods, so the nodes must be one standard-normal grid scaled
-        per period).
+        Shifts (T, J) or (J,) with log-weights (J,) shared by every period: a unit keeps its
+        quadrature node j across periods (shift s_{t,j} = sigma_t z_j).
     histories : (D, T) int, units : (D,) int
         Distinct count vectors of the units seen and how many units have each.
+
+    Notes
+    -----
+    The Rasch kernel is log-linear in the counts, so for node j a count vector contributes
+    sum_t m_t s_{t,j} (a matrix product) plus terms that depend only on the interval of
+    presence: -sum_{t=e}^{d} log D_t(s_j) and the interval's log path. A history can only
+    lie in intervals covering its span (first to last period seen), so
+
+        log mu_h = logsumexp_j [log w_j + sum_t m_{h,t} s_{t,j} + log Q_{span(h), j}],
+        Q_{(f,l), j} = sum_{e <= f, d >= l} path(e, d) prod_{t=e}^{d} 1 / D_t(s_j),
+
+    Q a table of at most T(T+1)/2 spans by J nodes. Cost: D x T x J for the products, not a
+    pass over periods per history.
     """
-    histories, may_enter, zero = _history_layout(np.asarray(histories))
+    n_periods = np.asarray(histories).shape[1]
+    pairs, presence = _interval_table(n_periods)
+    histories, span, covers = _history_layout(np.asarray(histories), pairs)
     units = np.r_[0, np.asarray(units, dtype=float)]
-    n_periods = histories.shape[1]
-    kernel, log_weight = log_kernel(tau, mask, heterogeneity, int(histories.max()))
-    # (D+1, T, J): log A_t(m_{d,t} | s_j) gathered from the (T, M+1, J) table
-    log_a = kernel[np.arange(n_periods)[None, :], histories]
-    log_phi = log_survival(log_lambda, persistence)
-    log_leave = pt.log1mexp(log_phi)
-    log_b = log_entrants(log_lambda, log_phi)
-    impossible = pt.as_tensor_variable(np.float64(_IMPOSSIBLE))
-    present = log_b[0] + log_a[:, 0, :]  # present at t, entered at or before t
-    gone = pt.zeros_like(present) + impossible  # entered and left before t
-    for t in range(1, n_periods):
-        enter = pt.where(may_enter[:, t, None], log_b[t], impossible)
-        left = pt.logaddexp(gone, present + log_leave[t - 1])
-        gone = pt.where(zero[:, t, None], left, impossible)
-        present = pt.logaddexp(present + log_phi[t - 1], enter) + log_a[:, t, :]
-    log_mu = pt.logsumexp(pt.logaddexp(present, gone) + log_weight, axis=-1)
+    shift, denominator, log_weight = log_kernel(tau, mask, heterogeneity)
+    shift = pt.zeros((n_periods, 1)) + shift  # (T, J)
+    # per interval and node: log path(e, d) - sum_{t=e}^{d} log D_t(s_j)   (I, J)
+    inside = _log_paths(log_lambda, persistence, pairs)[:, None] - pt.dot(presence, denominator)
+    log_covers = np.where(covers, 0.0, -np.inf)[:, :, None]
+    log_q = _logsumexp(log_covers + inside[None, :, :], axis=1)  # (spans, J), all finite
+    # each history's row of log_q, by a one-hot product (exact: one 1 per row)
+    terms = log_weight + pt.dot(histories, shift) + pt.dot(np.eye(len(covers))[span], log_q)
+    log_mu = _logsumexp(terms, axis=-1)
     safe, _ = _prepared(tau, mask)
-    seen_total = pt.exp(pt.logsumexp(log_b)) - pt.exp(log_mu[0])
+    log_b = log_entrants(log_lambda, log_survival(log_lambda, persistence))
+    seen_total = pt.sum(pt.exp(log_b)) - pt.exp(log_mu[0])
     return pt.sum(units[1:] * log_mu[1:]) + pt.sum(np.asarray(captures) * safe) - seen_total
-
-
-def _interval_table(n_periods: int) -> tuple[np.ndarray, np.ndarray]:
-    """All presence intervals (e, d), e <= d, and their (I, T) 0/1 presence matrix."""
-    pairs = np.array([(e, d) for e in range(n_periods) for d in range(e, n_periods)])
-    t = np.arange(n_periods)
-    return pairs, ((t >= pairs[:, :1]) & (t <= pairs[:, 1:])).astype(np.int64)
 
 
 def presence_draws(
     rng: np.random.Generator,
     log_lambda: np.ndarray,
     persistence: np.ndarray,
-    log_kernel_values: np.ndarray,
+    tau: np.ndarray,
+    mask: np.ndarray,
+    shift: np.ndarray,
     log_weight: np.ndarray,
     histories: np.ndarray,
     units: np.ndarray,
@@ -163,8 +207,8 @@ def presence_draws(
     Parameters
     ----------
     log_lambda : (S, T); persistence : (S,)
-    log_kernel_values : (S, T, M + 1, J)
-        log A_t(m | s_j) per draw (``log_kernel`` evaluated), M >= the largest count.
+    tau : (S, T, K) occasion logits; mask : (T, K)
+    shift : (S, T, J) the heterogeneity nodes s_{t,j} (J = 1, shift 0, without heterogeneity)
     log_weight : (J,)
     histories, units : as in :func:`persistence_log_likelihood`.
 
@@ -174,35 +218,23 @@ def presence_draws(
     interval covers t. Costs D x I x J per draw (I = T(T+1)/2 intervals), by matrix products.
     """
     n_draws, n_periods = log_lambda.shape
-    pairs, covers = _interval_table(n_periods)
-    histories, _, zero = _history_layout(np.asarray(histories))
+    pairs, presence = _interval_table(n_periods)
+    histories, span, covers = _history_layout(np.asarray(histories), pairs)
+    allowed = covers[span]  # (D+1, I): intervals covering each history's span
     units = np.r_[0, np.asarray(units, dtype=np.int64)]
-    seen = ~zero
-    first = np.where(seen.any(axis=1), seen.argmax(axis=1), n_periods)
-    last = np.where(seen.any(axis=1), n_periods - 1 - seen[:, ::-1].argmax(axis=1), -1)
-    # interval i is possible for history h when it covers every detection: e <= first, d >= last
-    allowed = (pairs[None, :, 0] <= first[:, None]) & (pairs[None, :, 1] >= last[:, None])
-    allowed[0] = True
     abundance = np.zeros((n_draws, n_periods), dtype=np.int64)
-    periods = np.arange(n_periods)
     for s in range(n_draws):
-        log_phi = log_survival(log_lambda[s], persistence[s], xp=np)
-        log_b = log_entrants(log_lambda[s], log_phi, xp=np)
-        log_leave = np.r_[np.log(-np.expm1(log_phi)), 0.0]  # leaving after T is certain
-        cum_phi = np.r_[0.0, np.cumsum(log_phi)]
-        # log Pr(enter at e, stay to d, then leave) per interval, without detection
-        log_path = log_b[pairs[:, 0]] + cum_phi[pairs[:, 1]] - cum_phi[pairs[:, 0]]
-        log_path = log_path + log_leave[pairs[:, 1]]
-        log_a = log_kernel_values[s][periods[None, :], histories]  # (D+1, T, J)
-        cum_a = np.concatenate([np.zeros_like(log_a[:, :1]), np.cumsum(log_a, axis=1)], axis=1)
-        # log E_s[prod_{t=e}^{d} A_t(m_t | s)] per history and interval: (D+1, I, J)
-        inside = cum_a[:, pairs[:, 1] + 1] - cum_a[:, pairs[:, 0]] + log_weight
-        log_mass = special.logsumexp(inside, axis=-1) + log_path
-        log_mass = np.where(allowed, log_mass, -np.inf)
+        eta = np.where(mask, tau[s], 0.0)[:, None, :] + shift[s][:, :, None]
+        denominator = np.sum(np.where(mask[:, None, :], np.logaddexp(0.0, eta), 0.0), axis=-1)
+        inside = _log_paths(log_lambda[s], persistence[s], pairs, xp=np)[:, None]
+        inside = inside - presence @ denominator  # (I, J)
+        counts = log_weight + histories @ shift[s]  # (D+1, J)
+        log_mass = special.logsumexp(counts[:, None, :] + inside[None, :, :], axis=-1)
+        log_mass = np.where(allowed, log_mass, -np.inf)  # (D+1, I)
         never = rng.poisson(np.exp(log_mass[0]))
         top = log_mass[1:].max(axis=1, keepdims=True)
         probability = np.exp(log_mass[1:] - top)
         probability /= probability.sum(axis=1, keepdims=True)
         chosen = rng.multinomial(units[1:], probability)
-        abundance[s] = (chosen.sum(axis=0) + never) @ covers
+        abundance[s] = (chosen.sum(axis=0) + never) @ presence
     return abundance

@@ -56,13 +56,14 @@ from hiddenpop.classical import chao_lower_bound
 from hiddenpop.constants import OCCASION_DIM, PERIOD_DIM
 from hiddenpop.data import CaptureData
 from hiddenpop.detection import logit
-from hiddenpop.exceptions import UnsupportedDataError
+from hiddenpop.exceptions import ModelSpecError, UnsupportedDataError
 from hiddenpop.likelihood.closed import (
     ClosedStatistics,
     Heterogeneity,
     conditional_log_likelihood,
     log_detection_probability,
 )
+from hiddenpop.likelihood.persistence import persistence_log_likelihood, presence_draws
 from hiddenpop.modeling.closed import unseen_draws
 from hiddenpop.modeling.families import ModelFamily, register_family
 from hiddenpop.modeling.predictive import frequency_check_dataset, thinned_draws
@@ -185,6 +186,28 @@ def _covariate_term(data, names, prior, name: str, dim: str):
     return pt.dot(x, effect)
 
 
+def _detection_draws(stacked: xr.Dataset, structure: dict, data: CaptureData):
+    """Occasion logits (S, T, K) and heterogeneity shifts (S, T, J) per stacked draw."""
+
+    def values(name: str) -> np.ndarray:
+        return stacked[name].transpose("sample", ...).values
+
+    draws = stacked.sizes["sample"]
+    n_periods, n_occ = data.mask.shape
+    tau = np.broadcast_to(values("reporting_level")[..., None], (draws, n_periods, n_occ)).copy()
+    if structure["occasion_noise"]:
+        raw, sd = values("occasion_effect_raw"), values("occasion_sd")[:, None, None]
+        tau += np.where(centred_occasions(data), raw, raw * sd)
+    if structure["heterogeneity"] != "normal":
+        return tau, np.zeros((draws, n_periods, 1))
+    if structure["heterogeneity_pooling"] == "partial":
+        sd = values("heterogeneity_sd_period")
+    else:
+        sd = np.repeat(values("heterogeneity_sd")[:, None], n_periods, axis=1)
+    nodes, _ = trapezoid_normal(structure["quadrature_nodes"])
+    return tau, sd[..., None] * nodes
+
+
 @register_family
 class TrendFamily(ModelFamily):
     """Hierarchical robust-design trend model; ``[structure]`` options and defaults below."""
@@ -198,6 +221,7 @@ class TrendFamily(ModelFamily):
         "heterogeneity": ("normal", ("none", "normal")),
         "heterogeneity_pooling": ("shared", ("shared", "partial")),
         "behaviour": (False, bool),
+        "persistence": ("none", ("none", "markov")),
         "quadrature_nodes": (30, int),
         "abundance_covariates": ([], list),
         "reporting_covariates": ([], list),
@@ -227,6 +251,9 @@ class TrendFamily(ModelFamily):
             priors["behaviour"] = Prior("Normal", {"mu": 0.0, "sigma": 1.5})
         if structure["abundance"] == "negative-binomial":
             priors["abundance_overdispersion"] = Prior("HalfNormal", {"sigma": 0.5})
+        if structure["persistence"] == "markov":
+            # expected share of the smaller of two consecutive periods' units present in both
+            priors["persistence"] = Prior("Beta", {"alpha": 1.0, "beta": 1.0})
         if structure["abundance_covariates"]:
             priors["abundance_effect"] = Prior("Normal", {"mu": 0.0, "sigma": 0.5})
         if structure["reporting_covariates"]:
@@ -243,6 +270,23 @@ class TrendFamily(ModelFamily):
             "detection_level": {"mu": float(np.mean(logit(share)))},
         }
 
+    def validate(self, spec: ModelSpec) -> None:
+        super().validate(spec)
+        structure = self.structure(spec)
+        if structure["persistence"] == "none":
+            return
+        where = spec.origin or spec.name
+        if structure["abundance"] != "poisson":
+            raise ModelSpecError(
+                f"{where}: persistence = 'markov' needs abundance = 'poisson' (units enter and "
+                "leave as a Poisson superpopulation); for variation of N_t beyond the trend "
+                "use abundance_trend = 'random-walk' or 'smooth'."
+            )
+        if structure["behaviour"]:
+            raise ModelSpecError(
+                f"{where}: persistence = 'markov' does not support a behavioural response."
+            )
+
     def check_data(self, spec: ModelSpec, data: CaptureData) -> None:
         if data.kind != "occasion":
             raise UnsupportedDataError(
@@ -256,6 +300,12 @@ class TrendFamily(ModelFamily):
                 "Use Mth for a single period."
             )
         structure = self.structure(spec)
+        if structure["persistence"] == "markov" and data.count_histories is None:
+            raise UnsupportedDataError(
+                f"model {spec.name} (persistence = 'markov') needs units linked across "
+                f"periods: detection records with unit ids or a history table spanning the "
+                f"periods; {data.origin} has per-period statistics only."
+            )
         known = data.covariates
         for option in ("abundance_covariates", "reporting_covariates"):
             missing = [c for c in structure[option] if c not in known]
@@ -311,6 +361,20 @@ class TrendFamily(ModelFamily):
             log_m = pm.Deterministic(
                 "log_expected_detected", log_lambda + log_p_star, dims=PERIOD_DIM
             )
+            if structure["persistence"] == "markov":
+                histories, units = data.count_histories
+                joint = persistence_log_likelihood(
+                    log_lambda,
+                    priors["persistence"].create("persistence"),
+                    tau,
+                    data.mask,
+                    data.stats["captures"].values,
+                    heterogeneity,
+                    histories,
+                    units,
+                )
+                pm.Potential("likelihood", joint)
+                return model
             if spread is not None:
                 shape = pm.Deterministic("abundance_shape", spread**-2)
                 counts = pm.NegativeBinomial.dist(mu=pt.exp(log_m), alpha=shape)
@@ -441,11 +505,15 @@ class TrendFamily(ModelFamily):
         structure = self.structure(spec)
         p_star = posterior["detection_fraction"]
         expected = np.exp(posterior["log_expected_abundance"])
-        shape = None
-        if structure["abundance"] == "negative-binomial":
-            shape = posterior["abundance_shape"].values[..., None]
-        unseen = unseen_draws(rng, expected.values, 1.0 - p_star.values, data.detected, shape)
-        abundance = xr.DataArray(data.detected + unseen, dims=p_star.dims, coords=p_star.coords)
+        if structure["persistence"] == "markov":
+            counts = self._persistent_abundance(posterior, structure, data, rng)
+        else:
+            shape = None
+            if structure["abundance"] == "negative-binomial":
+                shape = posterior["abundance_shape"].values[..., None]
+            unseen = unseen_draws(rng, expected.values, 1.0 - p_star.values, data.detected, shape)
+            counts = data.detected + unseen
+        abundance = xr.DataArray(counts, dims=p_star.dims, coords=p_star.coords)
         derived = trend_derived(abundance, p_star, data.detected)
         derived["N"] = abundance
         derived["expected_abundance"] = expected
@@ -457,34 +525,40 @@ class TrendFamily(ModelFamily):
     def posterior_warnings(self, posterior, spec, data) -> list[str]:
         return posterior_warnings(posterior, self.structure(spec), data)
 
+    def _persistent_abundance(self, posterior, structure, data, rng) -> np.ndarray:
+        """N_t per draw (chain, draw, T) from the presence draws of the persistence model."""
+        stacked = posterior.stack(sample=("chain", "draw"))
+        tau, shift = _detection_draws(stacked, structure, data)
+        log_weight = np.zeros(1)
+        if structure["heterogeneity"] == "normal":
+            _, log_weight = trapezoid_normal(structure["quadrature_nodes"])
+        histories, units = data.count_histories
+        counts = presence_draws(
+            rng,
+            stacked["log_expected_abundance"].transpose("sample", ...).values,
+            stacked["persistence"].values,
+            tau,
+            data.mask,
+            shift,
+            log_weight,
+            histories,
+            units,
+        )
+        return counts.reshape(posterior.sizes["chain"], posterior.sizes["draw"], -1)
+
     def predict_statistics(self, posterior, spec, data, rng, max_draws: int = 200) -> xr.Dataset:
         """Replicated capture frequencies f_m (given n_t) for a thinned set of draws, and the
         Freeman-Tukey posterior predictive p-value per period (``attrs["ppc_p_value"]``)."""
         structure = self.structure(spec)
         stacked = thinned_draws(posterior, max_draws)
-        draws = stacked.sizes["sample"]
-
-        def values(name: str) -> np.ndarray:
-            return stacked[name].transpose("sample", ...).values
-
-        n_periods, n_occ = data.mask.shape
-        shape = (draws, n_periods, n_occ)
-        tau = np.broadcast_to(values("reporting_level")[..., None], shape).copy()
-        if structure["occasion_noise"]:
-            raw, sd = values("occasion_effect_raw"), values("occasion_sd")[:, None, None]
-            tau += np.where(centred_occasions(data), raw, raw * sd)
+        tau, shift = _detection_draws(stacked, structure, data)
         if structure["heterogeneity"] == "normal":
-            if structure["heterogeneity_pooling"] == "partial":
-                sd = values("heterogeneity_sd_period")
-            else:
-                sd = np.repeat(values("heterogeneity_sd")[:, None], n_periods, axis=1)
-            nodes, log_w = trapezoid_normal(structure["quadrature_nodes"])
-            shift = sd[..., None] * nodes
+            _, log_w = trapezoid_normal(structure["quadrature_nodes"])
             log_weight = np.broadcast_to(log_w, shift.shape)
         else:
-            shift = np.zeros((draws, n_periods, 1))
             log_weight = np.zeros_like(shift)
         behaviour = None
         if structure["behaviour"]:
-            behaviour = np.repeat(values("behaviour")[:, None], n_periods, axis=1)
+            behaviour = stacked["behaviour"].values
+            behaviour = np.repeat(behaviour[:, None], data.n_periods, axis=1)
         return frequency_check_dataset(tau, shift, log_weight, behaviour, data, rng)

@@ -128,7 +128,7 @@ def prefit_warnings(structure: Mapping, data: CaptureData) -> list[str]:
                 "heterogeneity scale is informed mostly by its prior, so levels of N depend on "
                 "it (Link 2003); compare with a different heterogeneity prior."
             )
-    check = carry_over(data)
+    check = carry_over(data) if structure.get("persistence", "none") == "none" else None
     if check is not None and check.testable and check.p_value < CARRY_OVER_LEVEL:
         messages.append(
             f"detection carries over between periods: the {check.linked:,} units also "
@@ -138,7 +138,8 @@ def prefit_warnings(structure: Mapping, data: CaptureData) -> list[str]:
             "with their own detectability, which this model, treating each period's units as "
             "independent, ignores: it counts the evidence of the periods on heterogeneity as "
             "independent, so the N_t intervals can be too narrow (about 20% at sigma_u = 1.5 "
-            "with half the units persisting; docs/calibration.md)."
+            "with half the units persisting; docs/calibration.md). Model robust-trend-persistent "
+            "(persistence = 'markov') follows units across periods."
         )
     return messages
 

@@ -171,6 +171,11 @@ def calibration_spec(model: str | ModelSpec, priors: dict[str, Prior], n_periods
             )
     if structure.get("abundance_covariates") or structure.get("reporting_covariates"):
         raise ModelSpecError(f"calibration does not simulate covariates ({spec.name}).")
+    if structure.get("persistence", "none") != "none":
+        raise ModelSpecError(
+            f"calibration simulates fresh units every period, not units that persist "
+            f"({spec.name}); check persistence with `hiddenpop study` (survival > 0)."
+        )
     if spec.family == "closed" and structure["abundance"] != "poisson":
         raise ModelSpecError(f"calibration simulates Poisson abundance only ({spec.name}).")
     known = family.default_priors(structure)
