@@ -208,6 +208,8 @@ def test_persistent_graph_has_finite_logp_and_gradient(linked, options):
     assert np.isfinite(model.compile_logp(mode="FAST_COMPILE")(point))
     assert np.all(np.isfinite(model.compile_dlogp(mode="FAST_COMPILE")(point)))
     assert "persistence" in model.named_vars
+    # one likelihood term for all periods (what power-scaling reads)
+    assert model.named_vars_to_dims["log_likelihood_period"] == ("likelihood_term",)
 
 
 def test_persistence_option_errors_name_the_problem(linked):

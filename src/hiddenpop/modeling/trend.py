@@ -78,6 +78,8 @@ from hiddenpop.modeling.trend_quantities import (
 
 __all__ = ["TrendFamily", "centred_occasions", "trapezoid_normal"]
 ABUNDANCE_COVARIATE_DIM = "abundance_covariate"
+#: The persistence model's likelihood does not split by period: one term for all.
+JOINT_DIM = "likelihood_term"
 REPORTING_COVARIATE_DIM = "reporting_covariate"
 
 
@@ -326,6 +328,8 @@ class TrendFamily(ModelFamily):
             OCCASION_DIM: list(range(data.mask.shape[1])),
             STEP_DIM: data.periods[1:],
         }
+        if structure["persistence"] == "markov":
+            coords[JOINT_DIM] = ["all periods"]
         if structure["abundance_covariates"]:
             coords[ABUNDANCE_COVARIATE_DIM] = list(structure["abundance_covariates"])
         if structure["reporting_covariates"]:
@@ -374,6 +378,8 @@ class TrendFamily(ModelFamily):
                     units,
                 )
                 pm.Potential("likelihood", joint)
+                # one joint term (the periods share units): what power-scaling scales
+                pm.Deterministic("log_likelihood_period", joint[None], dims=JOINT_DIM)
                 return model
             if spread is not None:
                 shape = pm.Deterministic("abundance_shape", spread**-2)
