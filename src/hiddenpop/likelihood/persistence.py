@@ -40,7 +40,13 @@ import numpy as np
 import pytensor.tensor as pt
 from scipy import special
 
-from hiddenpop.likelihood.closed import Heterogeneity, TensorLike, _as_batch, _prepared
+from hiddenpop.likelihood.closed import (
+    Heterogeneity,
+    TensorLike,
+    _as_batch,
+    _prepared,
+    _softplus_sum,
+)
 
 __all__ = [
     "log_entrants",
@@ -83,9 +89,7 @@ def log_kernel(tau: TensorLike, mask: TensorLike, heterogeneity: Heterogeneity |
         log_weight = pt.as_tensor_variable(heterogeneity.log_weight)
         if log_weight.ndim != 1:
             raise ValueError("persistence needs quadrature weights shared by every period")
-    denominator = pt.sum(
-        pt.where(mask[:, None, :], pt.softplus(safe[:, None, :] + shift[:, :, None]), 0.0), axis=-1
-    )  # (T, J)
+    denominator = _softplus_sum(safe[:, None, :] + shift[:, :, None], mask[:, None, :])  # (T, J)
     return shift, denominator, log_weight
 
 
