@@ -124,16 +124,15 @@ def _history_layout(histories: np.ndarray, pairs: np.ndarray):
     return histories, span, covers
 
 
-def _log_paths(log_lambda, persistence, pairs, xp=pt):
-    """log E[units entering at e, present through d, then leaving], per interval (e, d).
+def _log_paths(log_b, log_phi, pairs, xp=pt):
+    """log E[units entering at e, present through d, then leaving], per interval (e, d),
+    from the entrants log B_t (T,) and survivals log phi_t (T - 1,).
 
     Intervals are picked out by products with constant one-hot matrices rather than by
     indexing: the same numbers, and gradients without scatter operations (which dominate
     Numba's compile time).
     """
     n_periods = int(pairs.max()) + 1
-    log_phi = log_survival(log_lambda, persistence, xp=xp)
-    log_b = log_entrants(log_lambda, log_phi, xp=xp)
     stay = xp.concatenate([xp.zeros(1), xp.cumsum(log_phi)])  # log prod_{t<=i} phi_t
     leave = xp.concatenate([_log1mexp(log_phi, xp), xp.zeros(1)])  # leaving after T is certain
     enter_at, leave_after = np.eye(n_periods)[pairs[:, 0]], np.eye(n_periods)[pairs[:, 1]]
@@ -187,15 +186,16 @@ def persistence_log_likelihood(
     units = np.r_[0, np.asarray(units, dtype=float)]
     shift, denominator, log_weight = log_kernel(tau, mask, heterogeneity)
     shift = pt.zeros((n_periods, 1)) + shift  # (T, J)
+    log_phi = log_survival(log_lambda, persistence)
+    log_b = log_entrants(log_lambda, log_phi)
     # per interval and node: log path(e, d) - sum_{t=e}^{d} log D_t(s_j)   (I, J)
-    inside = _log_paths(log_lambda, persistence, pairs)[:, None] - pt.dot(presence, denominator)
+    inside = _log_paths(log_b, log_phi, pairs)[:, None] - pt.dot(presence, denominator)
     log_covers = np.where(covers, 0.0, -np.inf)[:, :, None]
     log_q = _logsumexp(log_covers + inside[None, :, :], axis=1)  # (spans, J), all finite
     # each history's row of log_q, by a one-hot product (exact: one 1 per row)
     terms = log_weight + pt.dot(histories, shift) + pt.dot(np.eye(len(covers))[span], log_q)
     log_mu = _logsumexp(terms, axis=-1)
     safe, _ = _prepared(tau, mask)
-    log_b = log_entrants(log_lambda, log_survival(log_lambda, persistence))
     seen_total = pt.sum(pt.exp(log_b)) - pt.exp(log_mu[0])
     return pt.sum(units[1:] * log_mu[1:]) + pt.sum(np.asarray(captures) * safe) - seen_total
 
@@ -235,7 +235,9 @@ def presence_draws(
     for s in range(n_draws):
         eta = np.where(mask, tau[s], 0.0)[:, None, :] + shift[s][:, :, None]
         denominator = np.sum(np.where(mask[:, None, :], np.logaddexp(0.0, eta), 0.0), axis=-1)
-        inside = _log_paths(log_lambda[s], persistence[s], pairs, xp=np)[:, None]
+        log_phi = log_survival(log_lambda[s], persistence[s], xp=np)
+        log_b = log_entrants(log_lambda[s], log_phi, xp=np)
+        inside = _log_paths(log_b, log_phi, pairs, xp=np)[:, None]
         inside = inside - presence @ denominator  # (I, J)
         counts = log_weight + histories @ shift[s]  # (D+1, J)
         log_mass = special.logsumexp(counts[:, None, :] + inside[None, :, :], axis=-1)
